@@ -16,30 +16,30 @@ func ioc(dir, nr, size uintptr) uintptr {
 
 // Struct sizes of the ioctl arguments (x86-64 <linux/kvm.h>, <asm/kvm.h>).
 const (
-	sizeofRegs                = 144
-	sizeofSregs               = 312
-	sizeofSegment             = 24
-	sizeofDTable              = 16
-	sizeofUserspaceMemRegion  = 32
-	sizeofCPUID2Header        = 8
-	sizeofCPUIDEntry2         = 40
-	sizeofEnableCap           = 104
-	sizeofIOEventFD           = 64
-	sizeofIRQFD               = 32
-	sizeofMSI                 = 32
-	sizeofIRQLevel            = 8
-	sizeofIRQRoutingHeader    = 8
-	sizeofIRQRoutingEntry     = 48
-	sizeofMPState             = 4
-	sizeofMSRsHeader          = 8
-	sizeofMSREntry            = 16
-	sizeofTranslation         = 24
-	sizeofClockData           = 48
-	sizeofStatsHeader         = 24
-	sizeofStatsDescHeader     = 16
-	sizeofSyncRegsArea        = 2048
-	sizeofRunHeader           = 32
-	sizeofRunExitUnion        = 256
+	sizeofRegs               = 144
+	sizeofSregs              = 312
+	sizeofSegment            = 24
+	sizeofDTable             = 16
+	sizeofUserspaceMemRegion = 32
+	sizeofCPUID2Header       = 8
+	sizeofCPUIDEntry2        = 40
+	sizeofEnableCap          = 104
+	sizeofIOEventFD          = 64
+	sizeofIRQFD              = 32
+	sizeofMSI                = 32
+	sizeofIRQLevel           = 8
+	sizeofIRQRoutingHeader   = 8
+	sizeofIRQRoutingEntry    = 48
+	sizeofMPState            = 4
+	sizeofMSRsHeader         = 8
+	sizeofMSREntry           = 16
+	sizeofTranslation        = 24
+	sizeofClockData          = 48
+	sizeofStatsHeader        = 24
+	sizeofStatsDescHeader    = 16
+	sizeofSyncRegsArea       = 2048
+	sizeofRunHeader          = 32
+	sizeofRunExitUnion       = 256
 )
 
 // ioctl request numbers.
@@ -82,29 +82,29 @@ type Cap int
 
 // Capabilities Xenolith checks or uses.
 const (
-	CapIRQChip          Cap = 0
-	CapUserMemory       Cap = 3
-	CapSetTSSAddr       Cap = 4
-	CapExtCPUID         Cap = 7
-	CapNrMemslots       Cap = 10
-	CapIRQRouting       Cap = 25
-	CapIRQFD            Cap = 32
-	CapIOEventFD        Cap = 36
-	CapXenHVM           Cap = 38
-	CapSignalMSI        Cap = 77
-	CapMaxVCPUs         Cap = 66
-	CapImmediateExit    Cap = 136
-	CapSyncRegs         Cap = 74
-	CapHaltPoll         Cap = 182
-	CapX86UserSpaceMSR  Cap = 188
-	CapX86MSRFilter     Cap = 189
-	CapBinaryStatsFD    Cap = 203
-	CapGetTSCKHz        Cap = 61
-	CapTSCControl       Cap = 60
-	CapAdjustClock      Cap = 39
-	CapX86DisableExits  Cap = 143
-	CapSplitIRQChip     Cap = 121
-	CapX2APICAPI        Cap = 129
+	CapIRQChip         Cap = 0
+	CapUserMemory      Cap = 3
+	CapSetTSSAddr      Cap = 4
+	CapExtCPUID        Cap = 7
+	CapNrMemslots      Cap = 10
+	CapIRQRouting      Cap = 25
+	CapIRQFD           Cap = 32
+	CapIOEventFD       Cap = 36
+	CapXenHVM          Cap = 38
+	CapSignalMSI       Cap = 77
+	CapMaxVCPUs        Cap = 66
+	CapImmediateExit   Cap = 136
+	CapSyncRegs        Cap = 74
+	CapHaltPoll        Cap = 182
+	CapX86UserSpaceMSR Cap = 188
+	CapX86MSRFilter    Cap = 189
+	CapBinaryStatsFD   Cap = 203
+	CapGetTSCKHz       Cap = 61
+	CapTSCControl      Cap = 60
+	CapAdjustClock     Cap = 39
+	CapX86DisableExits Cap = 143
+	CapSplitIRQChip    Cap = 121
+	CapX2APICAPI       Cap = 129
 )
 
 var capNames = map[Cap]string{
@@ -196,9 +196,9 @@ const (
 
 // KVM_X86_USER_SPACE_MSR reasons (KVM_MSR_EXIT_REASON_*).
 const (
-	MSRExitInval  = 1 << 0
+	MSRExitInval   = 1 << 0
 	MSRExitUnknown = 1 << 1
-	MSRExitFilter = 1 << 2
+	MSRExitFilter  = 1 << 2
 )
 
 // Memory region flags (KVM_MEM_*).

@@ -15,7 +15,7 @@ import (
 type VCPU struct {
 	fd  int
 	id  int
-	run []byte // kvm_run mapping
+	run []byte       // kvm_run mapping
 	tid atomic.Int32 // OS thread running KVM_RUN, 0 when none
 }
 
