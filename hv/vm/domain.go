@@ -1,0 +1,143 @@
+package vm
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/xenolith/xenolith/hv/boot"
+	"github.com/xenolith/xenolith/hv/xen"
+)
+
+// domain implements xen.Domain for a VM.
+type domain struct{ v *VM }
+
+func (d *domain) DomID() uint16    { return d.v.cfg.DomID }
+func (d *domain) NumVCPUs() int    { return len(d.v.vcpus) }
+func (d *domain) RAMPages() uint64 { return d.v.cfg.MemBytes / 4096 }
+
+func (d *domain) MemoryMap() []xen.MemmapEntry {
+	var out []xen.MemmapEntry
+	for _, e := range boot.MemoryMap(d.v.cfg.MemBytes) {
+		out = append(out, xen.MemmapEntry{Addr: e.Addr, Size: e.Size, Type: e.Type})
+	}
+	return out
+}
+
+func (d *domain) ConsoleWrite(p []byte)    { d.v.consoleWrite(p) }
+func (d *domain) ConsoleRead(p []byte) int { return 0 }
+
+func (d *domain) Shutdown(reason uint32) {
+	d.v.log.Debug("guest shutdown", "reason", Reason(reason).String())
+	d.v.stop(Result{Reason: Reason(reason)})
+}
+
+func (d *domain) SetShutdownCode(code uint32) { d.v.shutdownCode.Store(int64(code)) }
+
+func (d *domain) Yield(xen.VCPU) { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
+func (d *domain) Block(v xen.VCPU) { d.vcpu(v).block() }
+
+func (d *domain) Poll(v xen.VCPU, ports []uint32, timeoutNs uint64) {
+	c := d.vcpu(v)
+	if timeoutNs == 0 {
+		c.block()
+		return
+	}
+	deadline := d.v.start.Add(time.Duration(timeoutNs))
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-c.wake:
+	case <-d.v.done:
+	case <-t.C:
+	}
+}
+
+func (d *domain) vcpu(v xen.VCPU) *vcpu { return d.v.vcpus[v.ID()] }
+
+// VCPUInitialised implements xen.Domain.
+func (d *domain) VCPUInitialised(id int) bool {
+	if id < 0 || id >= len(d.v.vcpus) {
+		return false
+	}
+	c := d.v.vcpus[id]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.initialised
+}
+
+// InitialiseVCPU implements xen.Domain: the context is applied by the
+// vCPU's own thread when it is brought up.
+func (d *domain) InitialiseVCPU(id int, ctx xen.VCPUContext) error {
+	if id < 0 || id >= len(d.v.vcpus) {
+		return xen.ErrNoSuchVCPU
+	}
+	c := d.v.vcpus[id]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.initialised {
+		return xen.ErrVCPUExists
+	}
+	cp := ctx
+	c.initCtx = &cp
+	c.initialised = true
+	return nil
+}
+
+// UpVCPU implements xen.Domain.
+func (d *domain) UpVCPU(id int) error {
+	if id < 0 || id >= len(d.v.vcpus) {
+		return xen.ErrNoSuchVCPU
+	}
+	c := d.v.vcpus[id]
+	c.mu.Lock()
+	if !c.initialised {
+		c.mu.Unlock()
+		return xen.ErrVCPUNotInitialised
+	}
+	if c.isUp {
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	c.markUp()
+	return nil
+}
+
+// DownVCPU implements xen.Domain.
+func (d *domain) DownVCPU(id int) error {
+	if id < 0 || id >= len(d.v.vcpus) {
+		return xen.ErrNoSuchVCPU
+	}
+	c := d.v.vcpus[id]
+	c.mu.Lock()
+	c.isUp = false
+	c.mu.Unlock()
+	c.down.Store(true)
+	c.kv.Kick()
+	return nil
+}
+
+// VCPUIsUp implements xen.Domain.
+func (d *domain) VCPUIsUp(id int) bool {
+	if id < 0 || id >= len(d.v.vcpus) {
+		return false
+	}
+	c := d.v.vcpus[id]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.isUp
+}
+
+// block parks the vCPU thread until an event, a kick or VM stop.
+func (c *vcpu) block() {
+	select {
+	case <-c.wake:
+	case <-c.vm.done:
+	}
+}
