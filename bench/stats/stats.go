@@ -1,0 +1,125 @@
+// Package stats summarises benchmark samples: percentiles, medians with
+// bootstrap confidence intervals, and ratios against a baseline measured in
+// the same run.
+package stats
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// Summary describes a sample.
+type Summary struct {
+	N     int     `json:"n"`
+	Min   float64 `json:"min"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+	Mean  float64 `json:"mean"`
+	P50Lo float64 `json:"p50_ci_lo"` // 95% bootstrap interval of the median
+	P50Hi float64 `json:"p50_ci_hi"`
+}
+
+// Percentile returns the p-th percentile (0..100) of sorted xs, linearly
+// interpolated. xs must be sorted and non-empty.
+func Percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	pos := p / 100 * float64(len(sorted)-1)
+	i := int(pos)
+	if i >= len(sorted)-1 {
+		return sorted[len(sorted)-1]
+	}
+	f := pos - float64(i)
+	return sorted[i]*(1-f) + sorted[i+1]*f
+}
+
+// Median returns the median of xs (not modified).
+func Median(xs []float64) float64 {
+	s := sortedCopy(xs)
+	return Percentile(s, 50)
+}
+
+func sortedCopy(xs []float64) []float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s
+}
+
+// Summarize computes a Summary, with a 95% bootstrap interval of the median
+// from 1000 resamples (seeded, so repeatable).
+func Summarize(xs []float64) Summary {
+	if len(xs) == 0 {
+		return Summary{}
+	}
+	s := sortedCopy(xs)
+	var sum float64
+	for _, x := range s {
+		sum += x
+	}
+	lo, hi := BootstrapMedianCI(xs, 0.95, 1000)
+	return Summary{
+		N: len(s), Min: s[0], Max: s[len(s)-1], Mean: sum / float64(len(s)),
+		P50: Percentile(s, 50), P90: Percentile(s, 90), P99: Percentile(s, 99),
+		P50Lo: lo, P50Hi: hi,
+	}
+}
+
+// BootstrapMedianCI returns a percentile-bootstrap confidence interval of
+// the median at the given level.
+func BootstrapMedianCI(xs []float64, level float64, resamples int) (lo, hi float64) {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	if n == 1 {
+		return xs[0], xs[0]
+	}
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	meds := make([]float64, resamples)
+	buf := make([]float64, n)
+	// Large samples: resample a bounded subset size for speed would bias the
+	// interval, so resample fully but cap the work by resample count.
+	for i := range meds {
+		for j := range buf {
+			buf[j] = xs[r.IntN(n)]
+		}
+		sort.Float64s(buf)
+		meds[i] = Percentile(buf, 50)
+	}
+	sort.Float64s(meds)
+	a := (1 - level) / 2 * 100
+	return Percentile(meds, a), Percentile(meds, 100-a)
+}
+
+// RatioCI returns the ratio of medians num/den with a 95% bootstrap interval,
+// resampling both samples independently.
+func RatioCI(num, den []float64, resamples int) (ratio, lo, hi float64) {
+	if len(num) == 0 || len(den) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	ratio = Median(num) / Median(den)
+	r := rand.New(rand.NewPCG(2, uint64(len(num)*31+len(den))))
+	rs := make([]float64, resamples)
+	bn := make([]float64, len(num))
+	bd := make([]float64, len(den))
+	for i := range rs {
+		for j := range bn {
+			bn[j] = num[r.IntN(len(num))]
+		}
+		for j := range bd {
+			bd[j] = den[r.IntN(len(den))]
+		}
+		sort.Float64s(bn)
+		sort.Float64s(bd)
+		rs[i] = Percentile(bn, 50) / Percentile(bd, 50)
+	}
+	sort.Float64s(rs)
+	return ratio, Percentile(rs, 2.5), Percentile(rs, 97.5)
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/xenolith/xenolith/hv/kvm"
+	"github.com/xenolith/xenolith/hv/vm"
+)
+
+const runUsage = `Usage: xenolith run [flags] KERNEL.elf
+
+Boot KERNEL.elf, a Xen PVH ELF kernel (for example guestkit/build/hello.elf),
+in a new VM and stream its console to stdout. Ctrl-C stops the VM.
+
+Exit status follows the guest's shutdown reason:
+  0 poweroff, 65 reboot, 66 suspend, 67 crash, 68 watchdog, 69 soft_reset,
+  70 VM destroyed by the monitor (e.g. triple fault), 130 interrupted,
+  1 host error, 2 bad input. The reason is printed on stderr unless it is
+  a poweroff.
+`
+
+// runOptions are the flags shared by run and the benchmarks that boot guests.
+type runOptions struct {
+	mem     string
+	vcpus   int
+	cmdline string
+	verbose bool
+}
+
+func (o *runOptions) register(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	BoolVarP(*bool, string, string, bool, string)
+}) {
+	fs.StringVar(&o.mem, "mem", "64M", "guest RAM (e.g. 16M, 1G)")
+	fs.IntVar(&o.vcpus, "vcpus", 1, "number of vCPUs, each on its own OS thread")
+	fs.StringVar(&o.cmdline, "cmdline", "", "kernel command line (guestkit: program arguments)")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log monitor events on stderr")
+}
+
+// config validates the options and reads the kernel file.
+func (o *runOptions) config(kernelPath string, stdout, stderr io.Writer) (vm.Config, error) {
+	size, err := parseSize(o.mem)
+	if err != nil {
+		return vm.Config{}, usagef("--mem: %v", err)
+	}
+	if size == 0 {
+		return vm.Config{}, usagef("--mem: guest memory must be larger than zero")
+	}
+	if size%4096 != 0 {
+		return vm.Config{}, usagef("--mem: %s is not a multiple of 4 KiB", o.mem)
+	}
+	if o.vcpus < 1 || o.vcpus > vm.MaxVCPUs {
+		return vm.Config{}, usagef("--vcpus: %d is out of range 1..%d", o.vcpus, vm.MaxVCPUs)
+	}
+	image, err := os.ReadFile(kernelPath)
+	if err != nil {
+		return vm.Config{}, usagef("kernel: %v", err)
+	}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return vm.Config{
+		Name: "xenolith", MemBytes: size, VCPUs: o.vcpus, Kernel: image,
+		Cmdline: o.cmdline, Console: stdout, Logger: log,
+	}, nil
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	var o runOptions
+	fs := newFlags("run", runUsage, stdout)
+	o.register(fs)
+	if err := parseFlags(fs, args, runUsage, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("run: expected one KERNEL.elf argument (see 'xenolith run --help')")
+	}
+	cfg, err := o.config(fs.Arg(0), stdout, stderr)
+	if err != nil {
+		return err
+	}
+	sys, err := kvm.Open()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	if err := sys.Require(kvm.MonitorRequirements); err != nil {
+		return err
+	}
+	m, err := vm.New(sys, cfg)
+	if err != nil {
+		if vm.IsConfigError(err) {
+			return usagef("%s: %v", fs.Arg(0), err)
+		}
+		return err
+	}
+	defer m.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := m.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Reason != vm.ReasonPoweroff || res.HasCode {
+		fmt.Fprintf(stderr, "xenolith: %s\n", res)
+	}
+	if s := res.ExitStatus(); s != 0 {
+		return &exitError{s}
+	}
+	return nil
+}
