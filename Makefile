@@ -1,0 +1,51 @@
+# Xenolith build, test and benchmark entry points.
+#   make          build the guest kit and bin/xenolith
+#   make test     lint, then unit and KVM integration tests
+#   make bench    the default benchmark (the README's first command)
+export PATH := $(PATH):/usr/local/go/bin
+GO      ?= go
+BIN     := bin/xenolith
+# On a machine with /dev/kvm the KVM tests must run: a skip becomes a failure.
+REQUIRE ?= $(shell test -w /dev/kvm && echo kvm)
+GOFILES := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
+
+.PHONY: all deps guestkit build test lint unit fuzz bench clean
+
+all: build
+
+deps: .deps.stamp
+.deps.stamp: scripts/deps.sh go.mod go.sum
+	./scripts/deps.sh
+	@touch $@
+
+guestkit: deps
+	$(MAKE) -s -C guestkit
+
+build: guestkit
+	$(GO) build -o $(BIN) ./cmd/xenolith
+
+lint: deps
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run ./tools/archcheck
+
+test: guestkit lint
+	XENOLITH_REQUIRE=$(REQUIRE) $(GO) test -count=1 ./...
+
+unit: deps
+	$(GO) test -count=1 -short ./...
+
+# Short fuzzing pass over every fuzz target (FUZZTIME each).
+FUZZTIME ?= 10s
+fuzz: deps
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+bench: build
+	./$(BIN) bench
+
+clean:
+	$(MAKE) -s -C guestkit clean
+	rm -rf bin .deps.stamp
