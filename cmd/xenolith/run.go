@@ -88,6 +88,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := vm.CheckConfig(cfg); err != nil {
+		return usagef("%s: %v", fs.Arg(0), err)
+	}
 	sys, err := kvm.Open()
 	if err != nil {
 		return err
