@@ -1,7 +1,6 @@
 package vm
 
 import (
-
 	"github.com/xenolith/xenolith/hv/boot"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/xen"
