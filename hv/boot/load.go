@@ -9,6 +9,10 @@ import (
 type Options struct {
 	// Cmdline is the kernel command line: at most MaxCmdline bytes, no NUL bytes.
 	Cmdline string
+	// FreshRAM says ram is newly mapped and still all zero, so the part of
+	// each segment past p_filesz need not be zero-filled (which would fault
+	// in every page of a large bss).
+	FreshRAM bool
 }
 
 // Segment is one PT_LOAD segment as loaded into guest RAM.
@@ -68,7 +72,9 @@ func Load(ram []byte, image []byte, opts Options) (*Image, error) {
 		// offset+filesz by len(image), so these conversions cannot overflow int.
 		dst := ram[p.paddr : p.paddr+p.memsz]
 		n := copy(dst, image[p.offset:p.offset+p.filesz])
-		clear(dst[n:])
+		if !opts.FreshRAM {
+			clear(dst[n:])
+		}
 		img.Segments = append(img.Segments, Segment{GPA: p.paddr, FileSize: p.filesz, MemSize: p.memsz})
 	}
 	writeBootInfo(ram, opts.Cmdline)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,6 +14,10 @@ import (
 type System struct {
 	fd       int
 	mmapSize int
+
+	cpuidOnce sync.Once // caches KVM_GET_SUPPORTED_CPUID, which costs ~0.4 ms
+	cpuid     []CPUIDEntry
+	cpuidErr  error
 }
 
 // Open opens /dev/kvm and checks the API version.
@@ -119,8 +124,14 @@ const (
 	CPUIDFlagSignificantIndex = 1 << 0
 )
 
-// SupportedCPUID returns KVM_GET_SUPPORTED_CPUID.
+// SupportedCPUID returns KVM_GET_SUPPORTED_CPUID (queried once per System;
+// the caller must not modify the returned slice).
 func (s *System) SupportedCPUID() ([]CPUIDEntry, error) {
+	s.cpuidOnce.Do(func() { s.cpuid, s.cpuidErr = s.supportedCPUID() })
+	return s.cpuid, s.cpuidErr
+}
+
+func (s *System) supportedCPUID() ([]CPUIDEntry, error) {
 	for n := 128; n <= 4096; n *= 2 {
 		buf := make([]byte, sizeofCPUID2Header+n*sizeofCPUIDEntry2)
 		binary.LittleEndian.PutUint32(buf[0:], uint32(n))

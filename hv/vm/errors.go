@@ -35,7 +35,7 @@ func CheckConfig(cfg Config) error {
 		return &ConfigError{err}
 	}
 	defer m.Close()
-	if _, err := boot.Load(m.Bytes(), cfg.Kernel, boot.Options{Cmdline: cfg.Cmdline}); err != nil {
+	if _, err := boot.Load(m.Bytes(), cfg.Kernel, boot.Options{Cmdline: cfg.Cmdline, FreshRAM: true}); err != nil {
 		return &ConfigError{err}
 	}
 	return nil

@@ -101,7 +101,7 @@ func (v *VM) create() error {
 	if v.mem, err = mem.New(v.cfg.MemBytes, v.cfg.Memory); err != nil {
 		return err
 	}
-	if v.image, err = boot.Load(v.mem.Bytes(), v.cfg.Kernel, boot.Options{Cmdline: v.cfg.Cmdline}); err != nil {
+	if v.image, err = boot.Load(v.mem.Bytes(), v.cfg.Kernel, boot.Options{Cmdline: v.cfg.Cmdline, FreshRAM: true}); err != nil {
 		return &ConfigError{err}
 	}
 	if v.kvm, err = v.sys.CreateVM(); err != nil {
