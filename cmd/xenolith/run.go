@@ -106,6 +106,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	defer vm.WaitClosed()
 	defer m.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
