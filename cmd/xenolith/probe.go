@@ -16,8 +16,8 @@ const probeUsage = `Usage: xenolith probe [flags]
 Print this host's KVM capabilities, what each one enables in Xenolith, and
 whether guest code at CPL0 (guest kernel) and CPL3 (guest user mode) runs
 natively or in KVM's instruction emulator. The last part boots the embedded
-'spin' guest and reads KVM's binary statistics (insn_emulation) while its
-CPL0 boot code and its CPL3 loop run.
+'probe' guest, which runs the same compute loop at CPL0 and at CPL3, and reads
+KVM's binary statistics (insn_emulation) around each loop.
 `
 
 var probeCaps = []struct {
@@ -44,9 +44,12 @@ var probeCaps = []struct {
 
 func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("probe", probeUsage, stdout)
-	iters := fs.Int("iterations", 20_000_000, "iterations of the CPL3 spin loop")
+	iters := fs.Int("iterations", 20_000_000, "iterations of the CPL3 loop (the CPL0 loop runs a thousandth)")
 	if err := parseFlags(fs, args, probeUsage, stdout); err != nil {
 		return err
+	}
+	if *iters < 1000 {
+		return usagef("probe: --iterations must be at least 1000")
 	}
 	if fs.NArg() != 0 {
 		return usagef("probe: unexpected argument %q", fs.Arg(0))
@@ -71,24 +74,20 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "\nXenolith cannot run guests here: %v\n", err)
 		return &exitError{1}
 	}
-	fmt.Fprintf(stdout, "\nGuest execution (embedded 'spin' guest, %d CPL3 iterations)\n", *iters)
-	img, err := guestkit.Program("spin")
+	fmt.Fprintf(stdout, "\nGuest execution (embedded 'probe' guest: the same loop at CPL0 and CPL3)\n")
+	img, err := guestkit.Program("probe")
 	if err != nil {
 		return err
 	}
 	var m *vm.VM
-	var atMain, atEnd map[string]uint64
-	var tMain, tEnd time.Time
+	marks := map[string]map[string]uint64{}
+	at := map[string]time.Time{}
 	m, err = vm.New(sys, vm.Config{
-		Name: "probe", MemBytes: 16 << 20, VCPUs: 1, Kernel: img, Cmdline: fmt.Sprintf("spin %d", *iters),
+		Name: "probe", MemBytes: 16 << 20, VCPUs: 1, Kernel: img, Cmdline: fmt.Sprintf("probe %d", *iters),
 		OnReport: func(r vm.Report) {
-			switch {
-			case r.Kind == vm.ReportMark && r.Msg == "main":
-				atMain, _ = m.VCPUStats(0)
-				tMain = time.Now()
-			case r.Kind == vm.ReportMetric && r.Msg == "spin_cycles":
-				atEnd, _ = m.VCPUStats(0)
-				tEnd = time.Now()
+			if r.Kind == vm.ReportMark {
+				marks[r.Msg], _ = m.VCPUStats(0)
+				at[r.Msg] = r.Time
 			}
 		},
 	})
@@ -102,25 +101,30 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if atMain == nil || atEnd == nil {
-		return fmt.Errorf("probe guest did not report (%s); KVM binary statistics unavailable?", res)
+	for _, k := range []string{"cpl0_start", "cpl0_end", "cpl3_end"} {
+		if marks[k] == nil {
+			return fmt.Errorf("probe guest did not report %s (%s); KVM binary statistics unavailable?", k, res)
+		}
 	}
-	boot := atMain["insn_emulation"]
-	loop := atEnd["insn_emulation"] - atMain["insn_emulation"]
+	// Each mark is itself one exit, which this host also counts as one
+	// emulation; the loops are what remains.
+	emu0 := marks["cpl0_end"]["insn_emulation"] - marks["cpl0_start"]["insn_emulation"]
+	emu3 := marks["cpl3_end"]["insn_emulation"] - marks["cpl0_end"]["insn_emulation"]
+	n0, n3 := uint64(*iters)/1000, uint64(*iters)
+	verdict := func(emu, n uint64) string {
+		if emu > n {
+			return fmt.Sprintf("EMULATED (%.1f emulated instructions per iteration)", float64(emu)/float64(n))
+		}
+		return "natively"
+	}
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	cpl0 := "natively"
-	if boot > 100 {
-		cpl0 = "EMULATED, about one KVM instruction emulation per guest instruction"
-	}
-	cpl3 := "natively"
-	if loop > uint64(*iters)/10 {
-		cpl3 = "EMULATED"
-	}
-	fmt.Fprintf(tw, "  CPL0 boot code (creation to main)\t%s\tinsn_emulation %d, %s\n", cpl0, boot, tMain.Sub(m.Created()).Round(time.Microsecond))
-	fmt.Fprintf(tw, "  CPL3 loop (%d iterations)\t%s\tinsn_emulation %d, %s\n", *iters, cpl3, loop, tEnd.Sub(tMain).Round(time.Microsecond))
+	fmt.Fprintf(tw, "  CPL0 (guest kernel), %d iterations\t%s\tinsn_emulation +%d in %s\n", n0, verdict(emu0, n0), emu0,
+		at["cpl0_end"].Sub(at["cpl0_start"]).Round(time.Microsecond))
+	fmt.Fprintf(tw, "  CPL3 (guest user), %d iterations\t%s\tinsn_emulation +%d in %s\n", n3, verdict(emu3, n3), emu3,
+		at["cpl3_end"].Sub(at["cpl0_end"]).Round(time.Microsecond))
 	tw.Flush()
-	if boot > 100 {
-		fmt.Fprintf(stdout, "\nThis host runs guest kernel code in KVM's emulator: guestkit keeps hot paths at CPL3.\n")
+	if emu0 > n0 {
+		fmt.Fprintf(stdout, "\nThis host runs guest kernel code in KVM's instruction emulator: guestkit keeps hot paths at CPL3.\n")
 	}
 	return nil
 }

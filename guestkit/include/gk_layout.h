@@ -54,6 +54,7 @@
 #define GK_SYS_triple_fault 5 /* load an empty IDT and fault */
 #define GK_SYS_cpuid 6        /* (leaf, subleaf, uint32_t out[4]): CPUID at CPL0 */
 #define GK_SYS_probe_cs 7     /* returns CS as seen by the kernel (self-test) */
+#define GK_SYS_cpl0_spin 8    /* (n): a compute loop of n iterations at CPL0; returns TSC cycles */
 #define GK_NR_SYSCALLS 8
 
 #endif /* GUESTKIT_LAYOUT_H */

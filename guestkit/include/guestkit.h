@@ -110,6 +110,12 @@ static inline long sys_cpl0_bench(uint64_t n, uint64_t *raw, uint64_t *hcall)
 	return gk_syscall6(GK_SYS_cpl0_bench, n, (uint64_t)raw, (uint64_t)hcall, 0, 0, 0);
 }
 /* sys_halt does cli; hlt at CPL0 on this vCPU, for good. */
+/* sys_cpl0_spin runs n iterations of a compute loop at CPL0 and returns its TSC cycles. */
+static inline uint64_t sys_cpl0_spin(uint64_t n)
+{
+	return (uint64_t)gk_syscall6(GK_SYS_cpl0_spin, n, 0, 0, 0, 0, 0);
+}
+
 static inline __attribute__((noreturn)) void sys_halt(void)
 {
 	gk_syscall6(GK_SYS_halt, 0, 0, 0, 0, 0, 0);

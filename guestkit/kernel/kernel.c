@@ -117,6 +117,14 @@ long gk_syscall(uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
 		return cpl0_bench(a1, (uint64_t *)a2, (uint64_t *)a3);
 	case GK_SYS_halt:
 		halt_forever();
+	case GK_SYS_cpl0_spin: {
+		uint64_t x = 0, t0 = rdtsc();
+		for (uint64_t i = 0; i < a1; i++) {
+			x += i;
+			__asm__ volatile("" : "+r"(x));
+		}
+		return (long)(rdtsc() - t0);
+	}
 	case GK_SYS_triple_fault:
 		__asm__ volatile("lidt %0; ud2" ::"m"(*(const uint8_t(*)[10])gk_empty_idt_desc));
 		halt_forever();
