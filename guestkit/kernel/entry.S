@@ -167,10 +167,10 @@ gk_tss:
 	.quad gk_kstacks + (i + 1) * GK_KSTACK_SIZE	/* RSP0 */
 	.org i * GK_TSS_STRIDE + 102
 	.short 104					/* I/O bitmap offset */
-	/* I/O bitmap for ports 0-0xff: 0 = allowed at CPL3 (0xc0-0xcb, 0xe9). */
+	/* I/O bitmap for ports 0-0xff: 0 = allowed at CPL3 (0xc0-0xcf, 0xe9). */
 	.fill 0x18, 1, 0xff
 	.byte 0x00					/* 0xc0-0xc7 */
-	.byte 0xf0					/* 0xc8-0xcb */
+	.byte 0x00					/* 0xc8-0xcf (0xcc: doorbell) */
 	.fill 3, 1, 0xff
 	.byte 0xfd					/* 0xe9 */
 	.fill 2, 1, 0xff

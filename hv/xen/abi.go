@@ -54,7 +54,47 @@ func WriteHypercallPage(page []byte) error {
 		s[6] = HypercallPort
 		s[7] = 0xc3 // ret
 	}
+	writeDoorbellStub(page[HypercallEventChannelOp*HypercallSlotSize:][:HypercallSlotSize])
 	return nil
+}
+
+// DoorbellPort is the port the event_channel_op stub writes a port number
+// to for EVTCHNOP_send. The monitor registers an ioeventfd (datamatch = the
+// guest port) for each port whose other end is a backend, so those kicks
+// never leave the kernel; any other value exits to the monitor, which
+// performs the send and returns its result in RAX (docs/guest-abi.md).
+const DoorbellPort = 0xcc
+
+// doorbellStub is the event_channel_op slot:
+//
+//	cmp  $4, %edi          ; EVTCHNOP_send?
+//	jne  slow
+//	mov  (%rsi), %eax      ; evtchn_send.port
+//	out  %eax, $0xcc       ; ioeventfd, or an exit that sets RAX
+//	cmp  $0x1000, %rax     ; the monitor's -errno (>= 4096 unsigned)?
+//	jae  done
+//	xor  %eax, %eax        ; in-kernel doorbell or success: 0
+//	done: ret
+//	slow: mov $32, %eax; out %eax, $0xc0; ret
+//
+// Ports are < 4096, so RAX below 0x1000 after the OUT means either the
+// untouched port number (in-kernel path) or the monitor's 0.
+var doorbellStub = [...]byte{
+	0x83, 0xff, 0x04, // cmp $4,%edi
+	0x75, 0x0f, // jne +15 (slow)
+	0x8b, 0x06, // mov (%rsi),%eax
+	0xe7, DoorbellPort, // out %eax,$0xcc
+	0x48, 0x3d, 0x00, 0x10, 0x00, 0x00, // cmp $0x1000,%rax
+	0x73, 0x02, // jae +2 (done)
+	0x31, 0xc0, // xor %eax,%eax
+	0xc3,                         // done: ret
+	0xb8, 0x20, 0x00, 0x00, 0x00, // slow: mov $32,%eax
+	0xe7, HypercallPort, // out %eax,$0xc0
+	0xc3, // ret
+}
+
+func writeDoorbellStub(slot []byte) {
+	copy(slot, doorbellStub[:])
 }
 
 // ParseHypercallMSR decodes a value written to HypercallMSR. Bits 0..11 are

@@ -39,6 +39,15 @@ func TestWriteHypercallPage(t *testing.T) {
 	}
 	for n := 0; n < 128; n++ {
 		slot := page[n*32 : n*32+32]
+		if n == HypercallEventChannelOp {
+			// The doorbell stub: EVTCHNOP_send writes the port to DoorbellPort,
+			// other commands take the ordinary path at the end of the slot.
+			if !bytes.Equal(slot[:len(doorbellStub)], doorbellStub[:]) ||
+				!bytes.Equal(slot[len(doorbellStub)-8:len(doorbellStub)], []byte{0xb8, 32, 0, 0, 0, 0xe7, 0xc0, 0xc3}) {
+				t.Fatalf("slot 32 = % x", slot)
+			}
+			continue
+		}
 		want := []byte{0xb8, byte(n), 0, 0, 0, 0xe7, 0xc0, 0xc3}
 		if !bytes.Equal(slot[:8], want) {
 			t.Fatalf("slot %d = % x, want % x", n, slot[:8], want)

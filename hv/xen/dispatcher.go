@@ -137,7 +137,26 @@ type Options struct {
 	// CPU is the CPU policy VCPUOP_initialise checks contexts against; the
 	// zero value means DefaultCPUPolicy.
 	CPU CPUPolicy
+
+	// Hooks let the monitor answer calls whose state lives outside this
+	// package (event channels, grant tables, timers, shared pages). A hook
+	// takes precedence over the built-in handling of the same call.
+	//
+	// Handlers answers whole hypercall numbers (e.g. event_channel_op).
+	Handlers map[uint64]Handler
+	// MemoryOps answers memory_op sub-commands, keyed by cmd & MemopCmdMask
+	// (e.g. XENMEM_add_to_physmap); the Call carries the raw arguments.
+	MemoryOps map[uint64]Handler
+	// VCPUOps answers vcpu_op sub-commands after the vcpuid range check
+	// (e.g. timers, register_vcpu_info).
+	VCPUOps map[int32]Handler
+	// HVMOps answers hvm_op sub-commands (e.g. set_evtchn_upcall_vector).
+	HVMOps map[uint64]Handler
 }
+
+// Handler answers one hypercall (or sub-command) for vCPU v; it returns the
+// value for RAX.
+type Handler func(v VCPU, c Call) int64
 
 // DefaultFeatures is the XENFEAT submap 0 given by default:
 // writable_page_tables (0) and auto_translated_physmap (2). Xen also gives a
@@ -228,19 +247,42 @@ func (x *Dispatcher) Hypercall(v VCPU, c Call) int64 {
 		x.other.Add(1)
 	}
 	var ret int64
+	if h, ok := x.opts.Handlers[c.Nr]; ok {
+		ret = h(v, c)
+		if ret == EFAULT.Ret() {
+			x.faults.Add(1)
+		}
+		return ret
+	}
 	switch c.Nr {
 	case HypercallMemoryOp:
-		ret = x.memoryOp(v, c.Args[0], c.Args[1])
+		if h, ok := x.opts.MemoryOps[c.Args[0]&MemopCmdMask]; ok {
+			ret = h(v, c)
+		} else {
+			ret = x.memoryOp(v, c.Args[0], c.Args[1])
+		}
 	case HypercallXenVersion:
 		ret = x.xenVersion(v, int32(c.Args[0]), c.Args[1])
 	case HypercallConsoleIO:
 		ret = x.consoleIO(v, uint32(c.Args[0]), uint32(c.Args[1]), c.Args[2])
 	case HypercallVCPUOp:
-		ret = x.vcpuOp(v, int32(c.Args[0]), uint32(c.Args[1]), c.Args[2])
+		if h, ok := x.opts.VCPUOps[int32(c.Args[0])]; ok {
+			if uint64(uint32(c.Args[1])) >= uint64(max(x.dom.NumVCPUs(), 0)) {
+				ret = ENOENT.Ret()
+			} else {
+				ret = h(v, c)
+			}
+		} else {
+			ret = x.vcpuOp(v, int32(c.Args[0]), uint32(c.Args[1]), c.Args[2])
+		}
 	case HypercallSchedOp:
 		ret = x.schedOp(v, int32(c.Args[0]), c.Args[1])
 	case HypercallHVMOp:
-		ret = x.hvmOp(v, c.Args[0], c.Args[1])
+		if h, ok := x.opts.HVMOps[c.Args[0]]; ok {
+			ret = h(v, c)
+		} else {
+			ret = x.hvmOp(v, c.Args[0], c.Args[1])
+		}
 	default:
 		ret = ENOSYS.Ret()
 	}
