@@ -274,3 +274,26 @@ func (c *VCPU) SyncCPL() int {
 	// SS is the sixth segment; its DPL byte sits at offset 16 within it.
 	return int(c.run[runOffSyncSregs+5*sizeofSegment+16])
 }
+
+// GetMSRs reads the given MSRs (KVM_GET_MSRS); Data is filled in place.
+func (c *VCPU) GetMSRs(msrs []MSR) error {
+	b := make([]byte, sizeofMSRsHeader+len(msrs)*sizeofMSREntry)
+	binary.LittleEndian.PutUint32(b[0:], uint32(len(msrs)))
+	for i, m := range msrs {
+		binary.LittleEndian.PutUint32(b[sizeofMSRsHeader+i*sizeofMSREntry:], m.Index)
+	}
+	n, err := ioctlPtr(c.fd, ioctlGetMSRs, b)
+	if err != nil {
+		return fmt.Errorf("kvm: KVM_GET_MSRS: %w", err)
+	}
+	if int(n) != len(msrs) {
+		return fmt.Errorf("kvm: KVM_GET_MSRS read %d of %d MSRs", n, len(msrs))
+	}
+	for i := range msrs {
+		msrs[i].Data = binary.LittleEndian.Uint64(b[sizeofMSRsHeader+i*sizeofMSREntry+8:])
+	}
+	return nil
+}
+
+// MSRTSC is IA32_TIME_STAMP_COUNTER.
+const MSRTSC = 0x10

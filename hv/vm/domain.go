@@ -36,27 +36,45 @@ func (d *domain) SetShutdownCode(code uint32) { d.v.shutdownCode.Store(int64(cod
 
 func (d *domain) Yield(xen.VCPU) { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
-func (d *domain) Block(v xen.VCPU) { d.vcpu(v).block() }
+// Block implements SCHEDOP_block: sleep until an event is pending for
+// this vCPU (its evtchn_upcall_pending), a kick, or VM stop.
+func (d *domain) Block(v xen.VCPU) {
+	c := d.vcpu(v)
+	evt := d.v.pv.evt
+	for !d.v.stopping() && !evt.UpcallPending(c.id) {
+		c.block()
+	}
+}
 
+// Poll implements SCHEDOP_poll: sleep until one of ports is pending, the
+// timeout (absolute system time, 0 = none) passes, or a kick.
 func (d *domain) Poll(v xen.VCPU, ports []uint32, timeoutNs uint64) {
 	c := d.vcpu(v)
-	if timeoutNs == 0 {
-		c.block()
+	evt := d.v.pv.evt
+	if evt.PollBegin(c.id, ports) {
+		evt.PollEnd(c.id)
 		return
 	}
-	deadline := d.v.start.Add(time.Duration(timeoutNs))
-	wait := time.Until(deadline)
-	if wait <= 0 {
-		return
+	defer evt.PollEnd(c.id)
+	var timeout <-chan time.Time
+	if timeoutNs != 0 {
+		wait := time.Until(d.v.start.Add(time.Duration(timeoutNs)))
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
 	select {
 	case <-c.wake:
 	case <-d.v.done:
-	case <-t.C:
+	case <-timeout:
 	}
 }
+
+// ParamSet implements xen.ParamObserver.
+func (d *domain) ParamSet(v xen.VCPU, idx uint32, val uint64) { d.v.pv.ParamSet(v, idx, val) }
 
 func (d *domain) vcpu(v xen.VCPU) *vcpu { return d.v.vcpus[v.ID()] }
 

@@ -58,6 +58,8 @@ func (c *vcpu) handleIO(io kvm.IOExit) {
 	switch {
 	case io.Port == xen.HypercallPort && !io.In:
 		c.hypercall()
+	case io.Port == xen.DoorbellPort && !io.In && io.Size == 4:
+		c.doorbellExit()
 	case io.Port == xen.RawPort && !io.In:
 		// The benchmark floor: nothing to do.
 	case io.Port == xen.TestPort && !io.In:

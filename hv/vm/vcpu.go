@@ -167,3 +167,11 @@ func (c *vcpu) CopyIn(gva uint64, dst []byte) error {
 func (c *vcpu) CopyOut(gva uint64, src []byte) error {
 	return c.vm.mem.CopyToGuest(c.paging(), mem.GVA(gva), src)
 }
+
+// wakeUp wakes the vCPU if it is blocked in SCHEDOP_block or poll.
+func (c *vcpu) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/xenolith/xenolith/hv/boot"
+	"github.com/xenolith/xenolith/hv/evtchn"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/mem"
 	"github.com/xenolith/xenolith/hv/xen"
+	"github.com/xenolith/xenolith/hv/xenstore"
 )
 
 // MaxVCPUs is the largest vCPU count a VM may have.
@@ -35,6 +37,12 @@ type Config struct {
 	Logger   *slog.Logger
 	// Memory selects how guest RAM is backed.
 	Memory mem.Options
+	// Hub connects the event channels of VMs in one process (for
+	// bind_interdomain between them); nil gives the VM a hub of its own.
+	Hub *evtchn.Hub
+	// Store is the xenstore shared by VMs in one process; nil gives the VM
+	// a store of its own.
+	Store *xenstore.Store
 }
 
 // VM is one virtual machine.
@@ -47,6 +55,7 @@ type VM struct {
 	image  *boot.Image
 	vcpus  []*vcpu
 	xen    *xen.Dispatcher
+	pv     *pv
 	tscKHz uint64
 	start  time.Time // creation start, for "create to main"
 
@@ -123,7 +132,6 @@ func (v *VM) create() error {
 	if err = v.kvm.EnableCap(kvm.CapX86UserSpaceMSR, kvm.MSRExitInval|kvm.MSRExitUnknown|kvm.MSRExitFilter); err != nil {
 		return err
 	}
-	v.xen = xen.NewDispatcher(&domain{v}, xen.Options{})
 	supported, err := v.sys.SupportedCPUID()
 	if err != nil {
 		return err
@@ -137,6 +145,15 @@ func (v *VM) create() error {
 	}
 	if v.tscKHz, err = v.vcpus[0].kv.TSCKHz(); err != nil {
 		v.tscKHz = 0
+	}
+	// The dispatcher and the PV machinery refer to each other: hooks are
+	// installed before the dispatcher is built, the PV pages after.
+	v.pv = &pv{v: v}
+	var opts xen.Options
+	v.pv.hooks(&opts)
+	v.xen = xen.NewDispatcher(&domain{v}, opts)
+	if err := v.setupPV(); err != nil {
+		return err
 	}
 	return v.vcpus[0].setPVHEntry(v.image)
 }
@@ -240,6 +257,7 @@ var pendingCloses sync.WaitGroup
 // waits for it.
 func (v *VM) Close() error {
 	v.closeOnce.Do(func() {
+		v.pv.close()
 		for _, c := range v.vcpus {
 			c.close()
 		}
