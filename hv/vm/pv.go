@@ -375,3 +375,22 @@ func (c *vcpu) doorbellExit() {
 	ret := p.evt.Hypercall(c, 4 /* EVTCHNOP_send */, c.kv.SyncReg(kvm.RegRSI))
 	c.kv.SetSyncRAX(uint64(ret))
 }
+
+// EventChannels returns the VM's event-channel table (for attaching backends).
+func (v *VM) EventChannels() *evtchn.Table { return v.pv.evt }
+
+// Grants returns the VM's grant table.
+func (v *VM) Grants() *gnttab.Table { return v.pv.grants }
+
+// Store returns the xenstore the VM is introduced to.
+func (v *VM) Store() *xenstore.Store { return v.pv.store }
+
+// DomID returns the VM's Xen domain id.
+func (v *VM) DomID() uint16 { return v.cfg.DomID }
+
+// Doorbell makes the guest's EVTCHNOP_send on port signal fd inside KVM,
+// without an exit to user space (for backends bound to that port).
+func (v *VM) Doorbell(port evtchn.Port, fd int) error { return v.pv.doorbell(port, fd) }
+
+// SystemTime returns the VM's Xen system time in nanoseconds.
+func (v *VM) SystemTime() uint64 { return v.pv.clock.systemTime() }
