@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/xenolith/xenolith/guestkit"
 	"github.com/xenolith/xenolith/internal/require"
@@ -128,5 +131,40 @@ func TestRunShutdownStatus(t *testing.T) {
 		if c.stderr != "" && !strings.Contains(stderr, c.stderr) {
 			t.Errorf("%s: stderr %q lacks %q", c.arg, stderr, c.stderr)
 		}
+	}
+}
+
+func TestXenstoreCLI(t *testing.T) {
+	require.KVM(t)
+	sock := filepath.Join(t.TempDir(), "xs.sock")
+	img := guestFile(t, "spin")
+	cmd := exec.Command(os.Args[0], "run", "--xenstore-socket", sock, "--cmdline", "spin 1000000000000", img)
+	cmd.Env = append(os.Environ(), "XENOLITH_TEST_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() }()
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st, _, stderr := runCLI("xenstore", "--socket", sock, "write", "/local/domain/1/data/x", "42"); st != 0 {
+		t.Fatalf("write: status %d, %s", st, stderr)
+	}
+	st, stdout, stderr := runCLI("xenstore", "--socket", sock, "read", "/local/domain/1/data/x")
+	if st != 0 || stdout != "42\n" {
+		t.Fatalf("read: status %d, stdout %q, stderr %q", st, stdout, stderr)
+	}
+	st, stdout, _ = runCLI("xenstore", "--socket", sock, "ls", "/local/domain/1")
+	if st != 0 || !strings.Contains(stdout, `x = "42"`) {
+		t.Errorf("ls: status %d, stdout %q", st, stdout)
+	}
+	if st, _, stderr := runCLI("xenstore", "--socket", sock, "read", "/nonexistent"); st != 1 || !strings.Contains(stderr, "ENOENT") {
+		t.Errorf("read missing: status %d, stderr %q", st, stderr)
+	}
+	if st, _, _ := runCLI("xenstore", "--socket", sock, "frob"); st != 2 {
+		t.Errorf("unknown command: status %d, want 2", st)
 	}
 }

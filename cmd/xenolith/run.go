@@ -27,10 +27,11 @@ Exit status follows the guest's shutdown reason:
 
 // runOptions are the flags shared by run and the benchmarks that boot guests.
 type runOptions struct {
-	mem     string
-	vcpus   int
-	cmdline string
-	verbose bool
+	mem      string
+	vcpus    int
+	cmdline  string
+	verbose  bool
+	xsSocket string
 }
 
 func (o *runOptions) register(fs interface {
@@ -42,6 +43,12 @@ func (o *runOptions) register(fs interface {
 	fs.IntVar(&o.vcpus, "vcpus", 1, "number of vCPUs, each on its own OS thread")
 	fs.StringVar(&o.cmdline, "cmdline", "", "kernel command line (guestkit: program arguments)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log monitor events on stderr")
+}
+
+func (o *runOptions) registerRun(fs interface {
+	StringVar(*string, string, string, string)
+}) {
+	fs.StringVar(&o.xsSocket, "xenstore-socket", "", "serve the VM's xenstore on this unix socket (default "+socketDir()+"/xenstore-PID.sock)")
 }
 
 // config validates the options and reads the kernel file.
@@ -78,6 +85,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	var o runOptions
 	fs := newFlags("run", runUsage, stdout)
 	o.register(fs)
+	o.registerRun(fs)
 	if err := parseFlags(fs, args, runUsage, stdout); err != nil {
 		return err
 	}
@@ -108,6 +116,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	defer vm.WaitClosed()
 	defer m.Close()
+	stopStore, err := serveXenstore(m.Store(), o.xsSocket)
+	if err != nil {
+		fmt.Fprintf(stderr, "xenolith: %v (continuing without the xenstore socket)\n", err)
+	} else {
+		defer stopStore()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := m.Run(ctx)
