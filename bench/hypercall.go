@@ -39,16 +39,26 @@ type Metric struct {
 	RatioHi float64 `json:"ratio_ci_hi,omitempty"`
 }
 
-// HypercallResult is the suite's output.
-type HypercallResult struct {
+// Result is a suite's output.
+type Result struct {
+	Suite   string   `json:"suite"`
 	TSCKHz  uint64   `json:"tsc_khz"`
 	Metrics []Metric `json:"metrics"`
+}
+
+// nsSeries converts a guest's TSC-cycle series to nanoseconds.
+func nsSeries(s []uint64, khz uint64) []float64 {
+	ns := make([]float64, len(s))
+	for i, c := range s {
+		ns[i] = float64(c) * 1e6 / float64(khz)
+	}
+	return ns
 }
 
 // Hypercall measures a null hypercall (xen_version) round trip against a
 // raw port-I/O exit to the monitor, from CPL3 and CPL0, as timed by the
 // guest's TSC; and VM creation to guest main.
-func Hypercall(sys *kvm.System, o HypercallOptions) (*HypercallResult, error) {
+func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 	if o.Runs == 0 {
 		o.Runs = 5
 	}
@@ -62,7 +72,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*HypercallResult, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	res := &HypercallResult{}
+	res := &Result{Suite: "hypercall"}
 	names := []string{"cpl3_raw", "cpl3_hcall", "cpl0_raw", "cpl0_hcall"}
 	all := map[string][]float64{}
 	perRun := map[string][]float64{} // per-run medians
@@ -84,10 +94,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*HypercallResult, error) {
 			if len(s) == 0 {
 				return nil, fmt.Errorf("hcbench guest reported no %s series", n)
 			}
-			ns := make([]float64, len(s))
-			for i, c := range s {
-				ns[i] = float64(c) * 1e6 / float64(out.TSCKHz)
-			}
+			ns := nsSeries(s, out.TSCKHz)
 			all[n] = append(all[n], ns...)
 			perRun[n] = append(perRun[n], stats.Median(ns))
 		}

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xenolith/xenolith/hv/evtchn"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/vm"
+	"github.com/xenolith/xenolith/hv/xenstore"
 )
 
 // RunOptions describe one guestkit program run.
@@ -22,6 +24,15 @@ type RunOptions struct {
 	Timeout  time.Duration // default 60 s; the VM is stopped after it
 	Console  io.Writer     // optional copy of the console
 	OnReport func(vm.Report)
+	DomID    uint16        // Xen domain id (default 1)
+	Hub      *evtchn.Hub   // shared event-channel hub (VMs in one process)
+	Store    *xenstore.Store
+	// Setup runs after the VM is created and before it starts (attach
+	// backends, set the command line); an error aborts the run.
+	Setup func(m *vm.VM) error
+	// OnStart runs once the VM is created, with the VM (e.g. to read its
+	// counters from OnReport).
+	OnStart func(m *vm.VM)
 }
 
 // Outcome is what a run produced.
@@ -104,7 +115,7 @@ func Run(sys *kvm.System, o RunOptions) (*Outcome, error) {
 	}
 	m, err := vm.New(sys, vm.Config{
 		Name: name, MemBytes: o.MemBytes, VCPUs: o.VCPUs, Kernel: img, Cmdline: cmdline,
-		Console: w,
+		Console: w, DomID: o.DomID, Hub: o.Hub, Store: o.Store,
 		OnReport: func(r vm.Report) {
 			mu.Lock()
 			out.Reports = append(out.Reports, r)
@@ -121,6 +132,14 @@ func Run(sys *kvm.System, o RunOptions) (*Outcome, error) {
 		return nil, err
 	}
 	defer m.Close()
+	if o.OnStart != nil {
+		o.OnStart(m)
+	}
+	if o.Setup != nil {
+		if err := o.Setup(m); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
 	res, err := m.Run(ctx)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/xenolith/xenolith/bench"
@@ -17,73 +18,184 @@ const benchUsage = `Usage: xenolith bench [SUITE] [flags]
 
 Measure what virtualisation costs on this host. Every figure is reported
 next to its floor measured in the same run, as p50/p99 with a 95% interval
-and the ratio of medians.
+of the median and the ratio of medians (with a 95% bootstrap interval over
+runs).
 
 Suites:
+  (none)      a short pass of every suite below: the default benchmark
   hypercall   null hypercall round trip against a raw port-I/O exit (CPL3 and
-              CPL0), and VM creation to guest main (default)
+              CPL0), and VM creation to guest main
+  evtchn      event-channel notify to a backend against a bare ioeventfd,
+              guest -> backend -> guest and guest -> guest round trips, and
+              user-space exits per notify
 `
 
+// benchFlags are the flags every suite shares.
+type benchFlags struct {
+	json bool
+}
+
+func (b *benchFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&b.json, "json", false, "print the result as JSON instead of a table")
+}
+
 func cmdBench(args []string, stdout, stderr io.Writer) error {
-	suite := "hypercall"
+	suite := ""
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		suite, args = args[0], args[1:]
 	}
 	switch suite {
+	case "":
+		return benchDefault(args, stdout, stderr)
 	case "hypercall":
 		return benchHypercall(args, stdout, stderr)
+	case "evtchn":
+		return benchEvtchn(args, stdout, stderr)
 	default:
 		return usagef("bench: unknown suite %q (see 'xenolith bench --help')", suite)
 	}
 }
 
+// progressWriter returns stderr when it is a terminal, else nil.
+func progressWriter(stderr io.Writer) io.Writer {
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return stderr
+	}
+	return nil
+}
+
+func openKVM() (*kvm.System, error) {
+	sys, err := kvm.Open()
+	if err != nil {
+		return nil, err
+	}
+	if err := sys.Require(kvm.MonitorRequirements); err != nil {
+		sys.Close()
+		return nil, err
+	}
+	return sys, nil
+}
+
+func benchDefault(args []string, stdout, stderr io.Writer) error {
+	var bf benchFlags
+	fs := newFlags("bench", benchUsage, stdout)
+	bf.register(fs)
+	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("bench: unexpected argument %q", fs.Arg(0))
+	}
+	sys, err := openKVM()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	p := progressWriter(stderr)
+	h, err := bench.Hypercall(sys, bench.HypercallOptions{Runs: 5, Iterations: 10000, Boots: 20, ProcBoots: 10, Progress: p})
+	if err != nil {
+		return err
+	}
+	e, err := bench.Evtchn(sys, bench.EvtchnOptions{Runs: 5, Iterations: 5000, Progress: p})
+	if err != nil {
+		return err
+	}
+	return printResults(stdout, bf, h, e)
+}
+
 func benchHypercall(args []string, stdout, stderr io.Writer) error {
 	var o bench.HypercallOptions
-	var asJSON bool
+	var bf benchFlags
 	fs := newFlags("bench hypercall", benchUsage, stdout)
 	fs.IntVar(&o.Runs, "runs", 5, "guest runs of the hypercall loops")
 	fs.IntVar(&o.Iterations, "iterations", 20000, "round trips per loop per run (CPL0 loops use a tenth)")
 	fs.IntVar(&o.Boots, "boots", 20, "in-process VM boots for create-to-main")
 	fs.IntVar(&o.ProcBoots, "process-boots", 10, "whole 'xenolith run' processes to time (0 skips)")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	bf.register(fs)
 	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
 		return err
 	}
 	if o.Runs < 1 || o.Iterations < 10 || o.Boots < 1 || o.ProcBoots < 0 {
 		return usagef("bench hypercall: --runs and --boots must be >= 1, --iterations >= 10")
 	}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		o.Progress = stderr
-	}
-	sys, err := kvm.Open()
+	o.Progress = progressWriter(stderr)
+	sys, err := openKVM()
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	if err := sys.Require(kvm.MonitorRequirements); err != nil {
-		return err
-	}
 	res, err := bench.Hypercall(sys, o)
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
+	return printResults(stdout, bf, res)
+}
+
+func benchEvtchn(args []string, stdout, stderr io.Writer) error {
+	var o bench.EvtchnOptions
+	var bf benchFlags
+	fs := newFlags("bench evtchn", benchUsage, stdout)
+	fs.IntVar(&o.Runs, "runs", 5, "guest runs")
+	fs.IntVar(&o.Iterations, "iterations", 10000, "iterations per loop per run (at most 65536)")
+	bf.register(fs)
+	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
+		return err
+	}
+	if o.Runs < 1 || o.Iterations < 10 || o.Iterations > 65536 {
+		return usagef("bench evtchn: --runs must be >= 1 and --iterations 10..65536")
+	}
+	o.Progress = progressWriter(stderr)
+	sys, err := openKVM()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	res, err := bench.Evtchn(sys, o)
+	if err != nil {
+		return err
+	}
+	return printResults(stdout, bf, res)
+}
+
+// printResults prints results as JSON or as one table per suite.
+func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
+	if bf.json {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	fmt.Fprintf(stdout, "Hypercall and boot costs (guest TSC %d kHz; times are medians over all samples)\n\n", res.TSCKHz)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "metric\tn\tp50\t95%% CI of p50\tp99\tratio to floor [95%% CI]\t\n")
-	for _, m := range res.Metrics {
-		ratio := "-"
-		if m.Floor != "" {
-			ratio = fmt.Sprintf("%.3fx [%.3f, %.3f]", m.Ratio, m.RatioLo, m.RatioHi)
+		if len(results) == 1 {
+			return enc.Encode(results[0])
 		}
-		s := m.Summary
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s - %s\t%s\t%s\t\n", m.Name, s.N, dur(s.P50), dur(s.P50Lo), dur(s.P50Hi), dur(s.P99), ratio)
+		return enc.Encode(results)
 	}
-	return tw.Flush()
+	for i, res := range results {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "Suite %s (guest TSC %d kHz)\n\n", res.Suite, res.TSCKHz)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "metric\tn\tp50\t95%% CI of p50\tp99\tratio to floor [95%% CI]\t\n")
+		for _, m := range res.Metrics {
+			ratio := "-"
+			if m.Floor != "" {
+				ratio = fmt.Sprintf("%.3fx [%.3f, %.3f]", m.Ratio, m.RatioLo, m.RatioHi)
+			}
+			s := m.Summary
+			f := dur
+			if m.Unit != "ns" {
+				f = func(v float64) string { return fmt.Sprintf("%.3g", v) }
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s - %s\t%s\t%s\t\n", m.Name, s.N, f(s.P50), f(s.P50Lo), f(s.P50Hi), f(s.P99), ratio)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, m := range res.Metrics {
+			if m.Floor != "" {
+				fmt.Fprintf(w, "  floor of %q: %s\n", m.Name, m.Floor)
+			}
+		}
+	}
+	return nil
 }
 
 // dur formats nanoseconds for people.

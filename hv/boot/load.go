@@ -179,3 +179,16 @@ func entryInside(loads []progHeader, entry uint32) bool {
 	}
 	return false
 }
+
+// SetCmdline replaces the command line of an image loaded into ram (for
+// arguments known only after the VM exists, such as port numbers).
+func SetCmdline(ram []byte, cmdline string) error {
+	if err := checkRAM(len(ram)); err != nil {
+		return err
+	}
+	if err := checkCmdline(cmdline); err != nil {
+		return err
+	}
+	writeBootInfo(ram, cmdline)
+	return nil
+}

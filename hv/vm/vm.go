@@ -309,3 +309,12 @@ func (v *VM) VCPUStats(i int) (map[string]uint64, error) {
 	defer s.Close()
 	return s.Read()
 }
+
+// SetCmdline replaces the guest's command line; call it before Run.
+func (v *VM) SetCmdline(s string) error {
+	if err := boot.SetCmdline(v.mem.Bytes(), s); err != nil {
+		return &ConfigError{err}
+	}
+	v.cfg.Cmdline = s
+	return nil
+}
