@@ -247,4 +247,3 @@ func evtchnPingPong(sys *kvm.System, n int) ([]uint64, uint64, error) {
 	}
 	return out.Series("rtt"), out.TSCKHz, nil
 }
-

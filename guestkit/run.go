@@ -24,8 +24,8 @@ type RunOptions struct {
 	Timeout  time.Duration // default 60 s; the VM is stopped after it
 	Console  io.Writer     // optional copy of the console
 	OnReport func(vm.Report)
-	DomID    uint16        // Xen domain id (default 1)
-	Hub      *evtchn.Hub   // shared event-channel hub (VMs in one process)
+	DomID    uint16      // Xen domain id (default 1)
+	Hub      *evtchn.Hub // shared event-channel hub (VMs in one process)
 	Store    *xenstore.Store
 	// Setup runs after the VM is created and before it starts (attach
 	// backends, set the command line); an error aborts the run.
