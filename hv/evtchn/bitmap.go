@@ -54,18 +54,6 @@ func (w word) test(bit uint64) bool {
 	return false
 }
 
-// load returns the word (0 if unreadable).
-func (w word) load() uint64 {
-	switch {
-	case w.shadow != nil:
-		return w.shadow.Load()
-	case w.m != nil:
-		v, _ := w.m.Load64(w.gpa)
-		return v
-	}
-	return 0
-}
-
 // store replaces the word.
 func (w word) store(v uint64) {
 	switch {
@@ -137,28 +125,32 @@ func (t *Table) upcallWord(v int) word {
 
 // effects collects what a locked operation must do once the locks are
 // dropped: upcalls, poll wake-ups and endpoint signals. The zero value is
-// empty; a few entries fit without allocating.
+// empty; it holds no pointer to itself, so it stays on the caller's stack
+// and a raise does not allocate.
 type effects struct {
-	upcalls []int
-	polls   []int
-	eps     []*Endpoint
-	buf     [2]int
+	nUp   int
+	up    [2]int // the first upcalls
+	more  []int  // further upcalls (rare)
+	polls []int
+	eps   []*Endpoint
 }
 
 func (fx *effects) upcall(v int) {
-	if fx.upcalls == nil {
-		fx.upcalls = fx.buf[:0]
+	if fx.nUp < len(fx.up) {
+		fx.up[fx.nUp] = v
+		fx.nUp++
+		return
 	}
-	fx.upcalls = append(fx.upcalls, v)
+	fx.more = append(fx.more, v)
 }
 
 // deliver performs the collected effects. Caller holds no Table lock.
 func (t *Table) deliver(fx *effects) {
-	for _, v := range fx.upcalls {
-		t.stats.upcalls.Add(1)
-		if t.up != nil {
-			t.up.Upcall(v)
-		}
+	for _, v := range fx.up[:fx.nUp] {
+		t.upcall(v)
+	}
+	for _, v := range fx.more {
+		t.upcall(v)
 	}
 	for _, v := range fx.polls {
 		t.stats.pollWakes.Add(1)
@@ -168,6 +160,13 @@ func (t *Table) deliver(fx *effects) {
 	}
 	for _, ep := range fx.eps {
 		ep.signal()
+	}
+}
+
+func (t *Table) upcall(v int) {
+	t.stats.upcalls.Add(1)
+	if t.up != nil {
+		t.up.Upcall(v)
 	}
 }
 

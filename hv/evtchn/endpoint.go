@@ -202,11 +202,16 @@ func (e *Endpoint) Wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		_ = e.f.SetReadDeadline(time.Unix(1, 0))
-		close(fired)
-	})
+	// A context that can end interrupts the read through a past deadline.
+	var stop func() bool
+	var fired chan struct{}
+	if ctx.Done() != nil {
+		fired = make(chan struct{})
+		stop = context.AfterFunc(ctx, func() {
+			_ = e.f.SetReadDeadline(time.Unix(1, 0))
+			close(fired)
+		})
+	}
 	err := e.rc.Read(func(fd uintptr) bool {
 		var b [8]byte
 		n, err := unix.Read(int(fd), b[:])
@@ -218,7 +223,7 @@ func (e *Endpoint) Wait(ctx context.Context) error {
 		}
 		return true
 	})
-	if !stop() {
+	if stop != nil && !stop() {
 		<-fired
 		_ = e.f.SetReadDeadline(time.Time{})
 	}
@@ -254,21 +259,18 @@ func (e *Endpoint) linkErr() error {
 }
 
 // readOnce reads the eventfd without blocking and reports whether it found
-// kicks.
+// kicks. It uses RawConn.Control, not Read, so that it does not queue behind
+// a Wait blocked in another goroutine (reads of an *os.File are serialised).
 func (e *Endpoint) readOnce() bool {
-	var got uint64
-	err := e.rc.Read(func(fd uintptr) bool {
-		var b [8]byte
-		if n, err := unix.Read(int(fd), b[:]); err == nil && n == 8 {
-			got = binary.NativeEndian.Uint64(b[:])
-		}
-		return true
-	})
-	if err != nil || got == 0 {
+	var b [8]byte
+	var n int
+	var rerr error
+	if err := e.rc.Control(func(fd uintptr) { n, rerr = unix.Read(int(fd), b[:]) }); err != nil || rerr != nil || n != 8 {
 		return false
 	}
+	got := binary.NativeEndian.Uint64(b[:])
 	e.acc.Add(got)
-	return true
+	return got != 0
 }
 
 // Drain returns the number of kicks since the last Drain (those Wait

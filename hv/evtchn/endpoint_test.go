@@ -219,3 +219,29 @@ func TestBindBackendErrors(t *testing.T) {
 		t.Errorf("alloc in dying domain: %v", err)
 	}
 }
+
+// TestDrainDuringWait checks that Drain does not block behind a Wait in
+// another goroutine.
+func TestDrainDuringWait(t *testing.T) {
+	g := newGuest(t, guestOpt{})
+	ep := newEndpoint(t, g)
+	ep.Drain()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ep.Wait(ctx) }()
+	time.Sleep(10 * time.Millisecond)
+	got := make(chan uint64, 1)
+	go func() { got <- ep.Drain() }()
+	select {
+	case n := <-got:
+		if n != 0 {
+			t.Errorf("Drain = %d", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Drain blocked behind Wait")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait = %v", err)
+	}
+}

@@ -16,8 +16,8 @@ import (
 // order of domain id (then creation). No Table lock is held while calling
 // an Upcaller or PollWaker or signalling an eventfd.
 type Hub struct {
-	mu   sync.Mutex
-	doms map[uint16]*Table
+	mu   sync.Mutex        // protects doms
+	doms map[uint16]*Table // registered domains by id
 }
 
 // NewHub returns an empty hub.

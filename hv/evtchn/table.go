@@ -69,7 +69,8 @@ const (
 	pollAny  = 0  // polling several ports: any pending port wakes
 )
 
-// counters are a Table's statistics, updated atomically.
+// counters are a Table's statistics, updated atomically; each is the
+// field of Stats with the same name.
 type counters struct {
 	hypercalls atomic.Uint64
 	sends      atomic.Uint64
