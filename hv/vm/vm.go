@@ -257,6 +257,10 @@ var pendingCloses sync.WaitGroup
 // waits for it.
 func (v *VM) Close() error {
 	v.closeOnce.Do(func() {
+		// Wait for a stop still kicking vCPUs (sync.Once.Do returns only
+		// after the first call's function has finished), so that no kick
+		// touches a kvm_run page being unmapped; a later stop is a no-op.
+		v.stopOnce.Do(func() {})
 		v.pv.close()
 		for _, c := range v.vcpus {
 			c.close()
