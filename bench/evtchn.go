@@ -21,7 +21,7 @@ import (
 type EvtchnOptions struct {
 	Runs       int       // VM runs (default 5)
 	Iterations int       // iterations per loop per run (default 10000)
-	Progress   io.Writer // optional progress lines
+	Progress   io.Writer `json:"-"` // optional progress lines
 }
 
 // floorPort is a port value no guest allocates: the guest's OUT of it to the
@@ -44,7 +44,7 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	res := &Result{Suite: "evtchn"}
+	res := &Result{Suite: "evtchn", Config: o}
 	names := []string{"exit_floor", "ioeventfd_floor", "notify", "rtt"}
 	all := map[string][]float64{}
 	perRun := map[string][]float64{}
@@ -86,7 +86,7 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 	}
 	floor := map[string]string{"notify": "ioeventfd_floor", "rtt": "exit_floor"}
 	for _, n := range names {
-		m := Metric{Name: label[n], Unit: "ns", Summary: stats.Summarize(all[n])}
+		m := Metric{Name: label[n], Unit: "ns", Summary: stats.Summarize(all[n]), Runs: perRun[n]}
 		if f, ok := floor[n]; ok {
 			m.Floor = label[f]
 			_, m.RatioLo, m.RatioHi = stats.RatioCI(perRun[n], perRun[f], 1000)
@@ -94,11 +94,11 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 		}
 		res.Metrics = append(res.Metrics, m)
 	}
-	m := Metric{Name: "guest -> guest round trip (two VMs, one process)", Unit: "ns", Summary: stats.Summarize(g2g), Floor: label["exit_floor"]}
+	m := Metric{Name: "guest -> guest round trip (two VMs, one process)", Unit: "ns", Summary: stats.Summarize(g2g), Floor: label["exit_floor"], Runs: g2gRun}
 	_, m.RatioLo, m.RatioHi = stats.RatioCI(g2gRun, perRun["exit_floor"], 1000)
 	m.Ratio = stats.Median(g2gRun) / stats.Median(perRun["exit_floor"])
 	res.Metrics = append(res.Metrics, m)
-	res.Metrics = append(res.Metrics, Metric{Name: "user-space exits per notify", Unit: "count", Summary: stats.Summarize(exitsPerNotify), Samples: exitsPerNotify})
+	res.Metrics = append(res.Metrics, Metric{Name: "user-space exits per notify", Unit: "count", Summary: stats.Summarize(exitsPerNotify), Samples: exitsPerNotify, Runs: exitsPerNotify})
 	return res, nil
 }
 

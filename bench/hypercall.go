@@ -30,6 +30,9 @@ type Metric struct {
 	Unit    string        `json:"unit"`
 	Summary stats.Summary `json:"summary"`
 	Samples []float64     `json:"samples,omitempty"`
+	// Runs holds one value per run (the run's median for timings): the
+	// run-level values that comparisons between records test.
+	Runs []float64 `json:"runs,omitempty"`
 	// Floor names the metric this one is compared with, if any.
 	Floor string `json:"floor,omitempty"`
 	// Ratio of medians to the floor, with a 95% bootstrap interval over
@@ -41,7 +44,9 @@ type Metric struct {
 
 // Result is a suite's output.
 type Result struct {
-	Suite   string   `json:"suite"`
+	Suite string `json:"suite"`
+	// Config is the suite's full configuration (its options).
+	Config  any      `json:"config,omitempty"`
 	TSCKHz  uint64   `json:"tsc_khz"`
 	Metrics []Metric `json:"metrics"`
 }
@@ -72,7 +77,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	res := &Result{Suite: "hypercall"}
+	res := &Result{Suite: "hypercall", Config: o}
 	names := []string{"cpl3_raw", "cpl3_hcall", "cpl0_raw", "cpl0_hcall"}
 	all := map[string][]float64{}
 	perRun := map[string][]float64{} // per-run medians
@@ -105,7 +110,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 		"cpl0_raw": "raw port-I/O exit, CPL0 (floor)", "cpl0_hcall": "null hypercall, CPL0",
 	}
 	for _, n := range names {
-		m := Metric{Name: label[n], Unit: "ns", Summary: stats.Summarize(all[n])}
+		m := Metric{Name: label[n], Unit: "ns", Summary: stats.Summarize(all[n]), Runs: perRun[n]}
 		if f, ok := floor[n]; ok {
 			m.Floor = label[f]
 			m.Ratio, m.RatioLo, m.RatioHi = stats.RatioCI(perRun[n], perRun[f], 1000)
@@ -128,14 +133,14 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 		}
 		boot = append(boot, float64(out.Main.Sub(out.Created).Nanoseconds()))
 	}
-	res.Metrics = append(res.Metrics, Metric{Name: "VM create to guest main (in-process)", Unit: "ns", Summary: stats.Summarize(boot), Samples: boot})
+	res.Metrics = append(res.Metrics, Metric{Name: "VM create to guest main (in-process)", Unit: "ns", Summary: stats.Summarize(boot), Samples: boot, Runs: boot})
 
 	if o.ProcBoots > 0 {
 		p, err := processBoots(o, progress)
 		if err != nil {
 			return nil, err
 		}
-		res.Metrics = append(res.Metrics, Metric{Name: "`xenolith run hello.elf` process, start to exit", Unit: "ns", Summary: stats.Summarize(p), Samples: p})
+		res.Metrics = append(res.Metrics, Metric{Name: "`xenolith run hello.elf` process, start to exit", Unit: "ns", Summary: stats.Summarize(p), Samples: p, Runs: p})
 	}
 	return res, nil
 }
