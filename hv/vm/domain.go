@@ -41,8 +41,10 @@ func (d *domain) Yield(xen.VCPU) { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 func (d *domain) Block(v xen.VCPU) {
 	c := d.vcpu(v)
 	evt := d.v.pv.evt
+	t := d.v.pv.timers[c.id]
 	for !d.v.stopping() && !evt.UpcallPending(c.id) {
-		c.block()
+		c.sleep(t.next())
+		t.expireDue()
 	}
 }
 
@@ -56,21 +58,21 @@ func (d *domain) Poll(v xen.VCPU, ports []uint32, timeoutNs uint64) {
 		return
 	}
 	defer evt.PollEnd(c.id)
-	var timeout <-chan time.Time
+	t := d.v.pv.timers[c.id]
+	deadline := t.next()
 	if timeoutNs != 0 {
-		wait := time.Until(d.v.start.Add(time.Duration(timeoutNs)))
-		if wait <= 0 {
+		pd := d.v.pv.clock.deadline(timeoutNs)
+		if !time.Now().Before(pd) {
 			return
 		}
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		timeout = t.C
+		if deadline.IsZero() || pd.Before(deadline) {
+			deadline = pd
+		}
 	}
-	select {
-	case <-c.wake:
-	case <-d.v.done:
-	case <-timeout:
-	}
+	// One wakeup (an event for this vCPU, a timer, a kick) ends the poll;
+	// returning early is allowed.
+	c.sleep(deadline)
+	t.expireDue()
 }
 
 // ParamSet implements xen.ParamObserver.
@@ -152,10 +154,5 @@ func (d *domain) VCPUIsUp(id int) bool {
 	return c.isUp
 }
 
-// block parks the vCPU thread until an event, a kick or VM stop.
-func (c *vcpu) block() {
-	select {
-	case <-c.wake:
-	case <-c.vm.done:
-	}
-}
+// block parks the vCPU thread until a wakeup (an event, a kick or VM stop).
+func (c *vcpu) block() { c.sleep(time.Time{}) }

@@ -12,15 +12,25 @@ import (
 // vcpuTimer is one vCPU's Xen timers: the single-shot timer (also driven by
 // set_timer_op) and the periodic timer, both raising VIRQ_TIMER on that vCPU
 // (xen/include/public/vcpu.h).
+//
+// Two paths expire a deadline, and a generation number makes sure only one
+// of them fires it: a vCPU blocked in SCHEDOP_block or poll sleeps in ppoll
+// with the deadline as its timeout (nanosecond precision, on its own
+// thread), and a Go timer covers a vCPU that is running when the deadline
+// passes.
 type vcpuTimer struct {
 	p    *pv
 	vcpu int
 
-	mu       sync.Mutex  // protects the fields below
-	single   *time.Timer // pending single-shot, nil if none
-	periodic *time.Timer // next periodic tick, nil if none
-	period   time.Duration
-	fired    uint64 // VIRQ_TIMER raised by this timer
+	mu        sync.Mutex // protects the fields below
+	singleAt  time.Time  // single-shot deadline, zero if none
+	singleGen uint64
+	single    *time.Timer
+	periodAt  time.Time // next periodic tick, zero if none
+	period    time.Duration
+	periodGen uint64
+	periodic  *time.Timer
+	fired     uint64 // VIRQ_TIMER raised by this timer
 }
 
 func (t *vcpuTimer) fire() {
@@ -28,6 +38,7 @@ func (t *vcpuTimer) fire() {
 	t.fired++
 	t.mu.Unlock()
 	t.p.evt.RaiseVirq(t.vcpu, evtchn.VIRQTimer)
+	t.p.v.vcpus[t.vcpu].wakeUp()
 }
 
 // setSingle arms the single-shot timer at absolute system time deadline.
@@ -37,12 +48,28 @@ func (t *vcpuTimer) setSingle(deadline uint64) {
 	if t.single != nil {
 		t.single.Stop()
 	}
-	t.single = time.AfterFunc(time.Until(t.p.clock.deadline(deadline)), t.fire)
+	t.singleGen++
+	gen := t.singleGen
+	t.singleAt = t.p.clock.deadline(deadline)
+	t.single = time.AfterFunc(time.Until(t.singleAt), func() { t.expireSingle(gen) })
+}
+
+func (t *vcpuTimer) expireSingle(gen uint64) {
+	t.mu.Lock()
+	if gen != t.singleGen || t.singleAt.IsZero() {
+		t.mu.Unlock()
+		return
+	}
+	t.singleAt = time.Time{}
+	t.mu.Unlock()
+	t.fire()
 }
 
 func (t *vcpuTimer) stopSingle() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.singleGen++
+	t.singleAt = time.Time{}
 	if t.single != nil {
 		t.single.Stop()
 		t.single = nil
@@ -55,34 +82,66 @@ func (t *vcpuTimer) setPeriodic(period time.Duration) {
 	if t.periodic != nil {
 		t.periodic.Stop()
 	}
+	t.periodGen++
+	gen := t.periodGen
 	t.period = period
-	next := time.Now().Add(period)
-	var tick func()
-	tick = func() {
-		t.fire()
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.period == period && t.periodic != nil {
-			next = next.Add(period)
-			if d := time.Until(next); d > 0 {
-				t.periodic.Reset(d)
-			} else {
-				next = time.Now().Add(period)
-				t.periodic.Reset(period)
-			}
-		}
+	t.periodAt = time.Now().Add(period)
+	t.periodic = time.AfterFunc(period, func() { t.tick(gen) })
+}
+
+// tick fires a due periodic deadline and schedules the next one.
+func (t *vcpuTimer) tick(gen uint64) {
+	t.mu.Lock()
+	if gen != t.periodGen || t.periodAt.IsZero() || time.Now().Before(t.periodAt) {
+		t.mu.Unlock()
+		return
 	}
-	t.periodic = time.AfterFunc(period, tick)
+	t.periodAt = t.periodAt.Add(t.period)
+	if now := time.Now(); t.periodAt.Before(now) {
+		t.periodAt = now.Add(t.period)
+	}
+	t.periodic.Reset(time.Until(t.periodAt))
+	t.mu.Unlock()
+	t.fire()
 }
 
 func (t *vcpuTimer) stopPeriodic() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.periodGen++
+	t.periodAt = time.Time{}
+	t.period = 0
 	if t.periodic != nil {
 		t.periodic.Stop()
 		t.periodic = nil
 	}
-	t.period = 0
+}
+
+// next returns the earliest armed deadline (zero if none).
+func (t *vcpuTimer) next() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.singleAt
+	if !t.periodAt.IsZero() && (d.IsZero() || t.periodAt.Before(d)) {
+		d = t.periodAt
+	}
+	return d
+}
+
+// expireDue fires every deadline that has passed; the vCPU thread calls it
+// when its ppoll times out.
+func (t *vcpuTimer) expireDue() {
+	now := time.Now()
+	t.mu.Lock()
+	sgen, sat := t.singleGen, t.singleAt
+	pgen, pat := t.periodGen, t.periodAt
+	t.mu.Unlock()
+	if !sat.IsZero() && !now.Before(sat) {
+		t.expireSingle(sgen)
+	}
+	if !pat.IsZero() && !now.Before(pat) {
+		t.tick(pgen)
+	}
 }
 
 func (t *vcpuTimer) stop() {

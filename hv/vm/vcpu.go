@@ -1,7 +1,11 @@
 package vm
 
 import (
+	"fmt"
 	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
 	"sync"
 	"sync/atomic"
 
@@ -21,7 +25,7 @@ type vcpu struct {
 	isUp        bool             // running (vCPU 0 starts up)
 	initialised bool             // has a register state (vCPU 0 always)
 	upCh        chan struct{}    // signalled when the vCPU should (re)start
-	wake        chan struct{}    // wakes a vCPU blocked in SCHEDOP_block / poll
+	wakeFD      int              // eventfd that wakes a vCPU blocked in SCHEDOP_block / poll
 	down        atomic.Bool      // VCPUOP_down requested
 	exits       atomic.Uint64    // exits handled
 	regs        kvm.Regs         // scratch for the thread
@@ -32,7 +36,12 @@ func (v *VM) newVCPU(id int, supported []kvm.CPUIDEntry) (*vcpu, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &vcpu{vm: v, id: id, kv: kv, upCh: make(chan struct{}, 1), wake: make(chan struct{}, 1), initialised: id == 0}
+	wfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		kv.Close()
+		return nil, fmt.Errorf("vm: eventfd for vCPU %d: %w", id, err)
+	}
+	c := &vcpu{vm: v, id: id, kv: kv, upCh: make(chan struct{}, 1), wakeFD: wfd, initialised: id == 0}
 	if err := kv.SetCPUID(cpuidFor(supported, id, v.cfg.DomID)); err != nil {
 		kv.Close()
 		return nil, err
@@ -61,7 +70,10 @@ func cpuidFor(supported []kvm.CPUIDEntry, vcpuID int, domID uint16) []kvm.CPUIDE
 	return out
 }
 
-func (c *vcpu) close() { c.kv.Close() }
+func (c *vcpu) close() {
+	c.kv.Close()
+	unix.Close(c.wakeFD)
+}
 
 // markUp starts the vCPU thread's run loop.
 func (c *vcpu) markUp() {
@@ -77,10 +89,7 @@ func (c *vcpu) markUp() {
 // kick makes the vCPU leave KVM_RUN or a blocking hypercall.
 func (c *vcpu) kick() {
 	c.kv.Kick()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.wakeUp()
 	select {
 	case c.upCh <- struct{}{}:
 	default:
@@ -170,8 +179,25 @@ func (c *vcpu) CopyOut(gva uint64, src []byte) error {
 
 // wakeUp wakes the vCPU if it is blocked in SCHEDOP_block or poll.
 func (c *vcpu) wakeUp() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	var one = [8]byte{1}
+	unix.Write(c.wakeFD, one[:])
+}
+
+// sleep parks the vCPU thread until wakeUp or, if deadline is not zero,
+// the deadline (ppoll on the wake eventfd: nanosecond timeouts, unlike Go
+// timers), then consumes the wakeups.
+func (c *vcpu) sleep(deadline time.Time) {
+	fds := []unix.PollFd{{Fd: int32(c.wakeFD), Events: unix.POLLIN}}
+	var ts *unix.Timespec
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return
+		}
+		t := unix.NsecToTimespec(d.Nanoseconds())
+		ts = &t
 	}
+	unix.Ppoll(fds, ts, nil)
+	var buf [8]byte
+	unix.Read(c.wakeFD, buf[:])
 }
