@@ -49,6 +49,11 @@ type Result struct {
 	Config  any      `json:"config,omitempty"`
 	TSCKHz  uint64   `json:"tsc_khz"`
 	Metrics []Metric `json:"metrics"`
+	// Curves are the suite's charts (density curve, creation latency...).
+	Curves []Curve `json:"curves,omitempty"`
+	// Notes are findings a person should read with the figures (e.g. the
+	// resource that limited a density search).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // nsSeries converts a guest's TSC-cycle series to nanoseconds.
