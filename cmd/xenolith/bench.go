@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -28,6 +30,11 @@ Suites:
   evtchn      event-channel notify to a backend against a bare ioeventfd,
               guest -> backend -> guest and guest -> guest round trips, and
               user-space exits per notify
+  density     how many VMs of a profile fit on this host within its SLO:
+              ramps VMs in one process, measures the SLO probe, memory per
+              VM, host CPU and exits at each step, bisects near the knee,
+              names the limit that stopped it. Profiles: idle (default), cpu,
+              mixed, blk, net, or a .json file of the same form
 `
 
 // benchFlags are the flags every suite shares.
@@ -51,6 +58,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return benchHypercall(args, stdout, stderr)
 	case "evtchn":
 		return benchEvtchn(args, stdout, stderr)
+	case "density":
+		return benchDensity(args, stdout, stderr)
 	default:
 		return usagef("bench: unknown suite %q (see 'xenolith bench --help')", suite)
 	}
@@ -100,7 +109,15 @@ func benchDefault(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printResults(stdout, bf, h, e)
+	prof, err := bench.LoadProfile("idle")
+	if err != nil {
+		return err
+	}
+	d, err := bench.Density(sys, bench.DensityOptions{Profile: prof, Max: 200, Step: 50, Progress: p})
+	if err != nil {
+		return err
+	}
+	return printResults(stdout, bf, h, e, d)
 }
 
 func benchHypercall(args []string, stdout, stderr io.Writer) error {
@@ -157,6 +174,46 @@ func benchEvtchn(args []string, stdout, stderr io.Writer) error {
 	return printResults(stdout, bf, res)
 }
 
+func benchDensity(args []string, stdout, stderr io.Writer) error {
+	var o bench.DensityOptions
+	var bf benchFlags
+	fs := newFlags("bench density", benchUsage, stdout)
+	profile := fs.String("profile", "idle", "workload profile: a name ("+strings.Join(bench.ProfileNames(), ", ")+") or a .json file")
+	fs.IntVar(&o.Max, "max", 0, "most VMs to try (default 1000 for idle, 64 otherwise)")
+	fs.IntVar(&o.Step, "step", 0, "VMs added per ramp step (default max/10)")
+	fs.IntVar(&o.Searches, "searches", 1, "repeated searches, for an interval of the result")
+	fs.DurationVar(&o.Window, "window", time.Second, "measuring window at each step")
+	fs.Uint64Var(&o.MemReserveMiB, "mem-reserve", 1024, "stop when the host has less than this many MiB available")
+	fs.BoolVar(&o.KSM, "ksm", false, "after the search, let KSM merge identical guest pages and report memory again (root)")
+	fs.DurationVar(&o.KSMSettle, "ksm-settle", 20*time.Second, "how long KSM may merge before memory is measured again")
+	bf.register(fs)
+	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
+		return err
+	}
+	if o.Max < 0 || o.Step < 0 || o.Searches < 1 || o.Window <= 0 {
+		return usagef("bench density: --max and --step must be >= 0, --searches >= 1, --window > 0")
+	}
+	prof, err := bench.LoadProfile(*profile)
+	if err != nil {
+		return usagef("bench density: %v", err)
+	}
+	if prof.Requires != "" {
+		return usagef("bench density: profile %s needs %s, which this build does not have yet", prof.Name, prof.Requires)
+	}
+	o.Profile = prof
+	o.Progress = progressWriter(stderr)
+	sys, err := openKVM()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	res, err := bench.Density(sys, o)
+	if err != nil {
+		return err
+	}
+	return printResults(stdout, bf, res)
+}
+
 // printResults prints results as JSON or as one table per suite.
 func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
 	if bf.json {
@@ -171,7 +228,11 @@ func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "Suite %s (guest TSC %d kHz)\n\n", res.Suite, res.TSCKHz)
+		if res.TSCKHz != 0 {
+			fmt.Fprintf(w, "Suite %s (guest TSC %d kHz)\n\n", res.Suite, res.TSCKHz)
+		} else {
+			fmt.Fprintf(w, "Suite %s\n\n", res.Suite)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "metric\tn\tp50\t95%% CI of p50\tp99\tratio to floor [95%% CI]\t\n")
 		for _, m := range res.Metrics {
@@ -181,8 +242,12 @@ func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
 			}
 			s := m.Summary
 			f := dur
-			if m.Unit != "ns" {
-				f = func(v float64) string { return fmt.Sprintf("%.3g", v) }
+			switch m.Unit {
+			case "ns":
+			case "bytes":
+				f = func(v float64) string { return fmt.Sprintf("%.1f KiB", v/1024) }
+			default:
+				f = func(v float64) string { return fmt.Sprintf("%.4g %s", v, m.Unit) }
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s - %s\t%s\t%s\t\n", m.Name, s.N, f(s.P50), f(s.P50Lo), f(s.P50Hi), f(s.P99), ratio)
 		}
@@ -193,6 +258,9 @@ func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
 			if m.Floor != "" {
 				fmt.Fprintf(w, "  floor of %q: %s\n", m.Name, m.Floor)
 			}
+		}
+		for _, n := range res.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 	}
 	return nil

@@ -1,0 +1,104 @@
+package record
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Curve kinds: how a report draws a curve.
+const (
+	// KindLine draws each series as a line through its points, in x order.
+	KindLine = "line"
+	// KindCDF draws each series' empirical distribution: the x values of
+	// its points are the samples (y is ignored) and the report plots the
+	// fraction of samples <= x.
+	KindCDF = "cdf"
+	// KindStacked draws one bar per distinct x, each series a segment
+	// stacked on the previous ones (a memory breakdown); an x missing from
+	// a series counts as zero there.
+	KindStacked = "stacked"
+)
+
+// Curve is a set of series over a common x axis, for reports: the SLO
+// metric against VMs running, creation latency against VMs running, memory
+// per VM by component, a boot-time CDF.
+type Curve struct {
+	Name   string   `json:"name"`            // title, unique within a record
+	Suite  string   `json:"suite,omitempty"` // suite that measured it
+	Kind   string   `json:"kind,omitempty"`  // KindLine (default), KindCDF or KindStacked
+	XLabel string   `json:"x_label"`         // x axis title with its unit
+	YLabel string   `json:"y_label"`         // y axis title with its unit
+	Series []Series `json:"series"`          // at least one
+	// HLines are horizontal reference lines: an SLO, a floor.
+	HLines []HLine `json:"hlines,omitempty"`
+	// VLines are vertical reference lines: where a ramp stopped.
+	VLines []VLine `json:"vlines,omitempty"`
+	// LogY draws the y axis on a log scale (all y must be > 0).
+	LogY bool `json:"log_y,omitempty"`
+}
+
+// Series is one labelled sequence of (x, y) points.
+type Series struct {
+	Label  string       `json:"label"`
+	Points [][2]float64 `json:"points"`
+}
+
+// HLine is a labelled horizontal line at Y.
+type HLine struct {
+	Label string  `json:"label"`
+	Y     float64 `json:"y"`
+}
+
+// VLine is a labelled vertical line at X.
+type VLine struct {
+	Label string  `json:"label"`
+	X     float64 `json:"x"`
+}
+
+// EffectiveKind returns the curve's kind, KindLine when unset.
+func (c *Curve) EffectiveKind() string {
+	if c.Kind == "" {
+		return KindLine
+	}
+	return c.Kind
+}
+
+// Validate checks that the curve can be drawn: a name, a known kind, at
+// least one series, finite coordinates, and positive y on a log axis.
+func (c *Curve) Validate() error {
+	if c.Name == "" {
+		return errors.New("no name")
+	}
+	switch c.EffectiveKind() {
+	case KindLine, KindCDF, KindStacked:
+	default:
+		return fmt.Errorf("%q: unknown kind %q (want line, cdf or stacked)", c.Name, c.Kind)
+	}
+	if len(c.Series) == 0 {
+		return fmt.Errorf("%q: no series", c.Name)
+	}
+	for _, s := range c.Series {
+		for i, p := range s.Points {
+			if !finite(p[0]) || !finite(p[1]) {
+				return fmt.Errorf("%q: series %q: point %d is not finite", c.Name, s.Label, i)
+			}
+			if c.LogY && c.EffectiveKind() != KindCDF && p[1] <= 0 {
+				return fmt.Errorf("%q: series %q: point %d has y <= 0 on a log axis", c.Name, s.Label, i)
+			}
+			if c.EffectiveKind() == KindStacked && p[1] < 0 {
+				return fmt.Errorf("%q: series %q: point %d is a negative stacked segment", c.Name, s.Label, i)
+			}
+		}
+	}
+	for _, h := range c.HLines {
+		if !finite(h.Y) {
+			return fmt.Errorf("%q: line %q is not finite", c.Name, h.Label)
+		}
+	}
+	for _, v := range c.VLines {
+		if !finite(v.X) {
+			return fmt.Errorf("%q: line %q is not finite", c.Name, v.Label)
+		}
+	}
+	return nil
+}
