@@ -42,7 +42,8 @@ type DensityStep struct {
 	ExitsPerSec      float64
 	RSSPerVM         float64 // bytes, from the process
 	PSSPerVM         float64
-	KernelPerVM      float64 // bytes: MemFree drop not explained by the process's RSS
+	KernelPerVM      float64 // bytes: slab + page tables + kernel stacks + vmalloc
+	VmallocPerVM     float64
 	SlabPerVM        float64
 	PageTablesPerVM  float64
 	KernelStackPerVM float64
@@ -145,8 +146,10 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 			st.SlabPerVM = (float64(h1.Slab) - float64(base.Slab)) / n
 			st.PageTablesPerVM = (float64(h1.PageTables) - float64(base.PageTables)) / n
 			st.KernelStackPerVM = (float64(h1.KernelStack) - float64(base.KernelStack)) / n
-			used := float64(base.MemFree) - float64(h1.MemFree)
-			st.KernelPerVM = (used - float64(h1.RSS) + float64(base.RSS)) / n
+			// MemFree moves with the page cache and other processes, so the
+			// kernel's share is counted from the allocations a VM causes.
+			st.VmallocPerVM = (float64(h1.Vmalloc) - float64(base.Vmalloc)) / n
+			st.KernelPerVM = st.SlabPerVM + st.PageTablesPerVM + st.KernelStackPerVM + st.VmallocPerVM
 			st.Threads, st.FDs = h1.Threads, h1.FDs
 			switch p.Probe {
 			case "boot":
@@ -262,7 +265,7 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 	}
 	one(fmt.Sprintf("process RSS per VM at %d VMs", top.VMs), "bytes", top.RSSPerVM)
 	one(fmt.Sprintf("process PSS per VM at %d VMs", top.VMs), "bytes", top.PSSPerVM)
-	one(fmt.Sprintf("kernel memory per VM at %d VMs", top.VMs), "bytes", top.KernelPerVM)
+	one(fmt.Sprintf("kernel memory per VM at %d VMs (slab, page tables, stacks, vmalloc)", top.VMs), "bytes", top.KernelPerVM)
 	one(fmt.Sprintf("host CPU at %d VMs", top.VMs), "cores", top.HostCPU)
 	one(fmt.Sprintf("exits/s at %d VMs", top.VMs), "exits/s", top.ExitsPerSec)
 	// Creation latency with few and with many VMs running.
@@ -312,7 +315,7 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 		cpu = append(cpu, [2]float64{float64(st.VMs), st.HostCPU})
 		exits = append(exits, [2]float64{float64(st.VMs), st.ExitsPerSec})
 		rss = append(rss, [2]float64{float64(st.VMs), st.RSSPerVM / 1024})
-		kern = append(kern, [2]float64{float64(st.VMs), math.Max(0, st.KernelPerVM-st.SlabPerVM-st.PageTablesPerVM-st.KernelStackPerVM) / 1024})
+		kern = append(kern, [2]float64{float64(st.VMs), math.Max(0, st.VmallocPerVM) / 1024})
 		slab = append(slab, [2]float64{float64(st.VMs), st.SlabPerVM / 1024})
 		pt = append(pt, [2]float64{float64(st.VMs), (st.PageTablesPerVM + st.KernelStackPerVM) / 1024})
 	}
@@ -349,7 +352,7 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 		Curve{Name: "VM creation latency vs VMs running", Kind: "line", XLabel: "VMs already running", YLabel: "creation to main (ms)",
 			Series: []Series{{Label: "each VM", Points: create}}},
 		Curve{Name: "memory per VM", Kind: "stacked", XLabel: "VMs running", YLabel: "KiB per VM",
-			Series: []Series{{Label: "process RSS", Points: rss}, {Label: "slab", Points: slab}, {Label: "page tables + kernel stacks", Points: pt}, {Label: "other kernel", Points: kern}}},
+			Series: []Series{{Label: "process RSS", Points: rss}, {Label: "slab", Points: slab}, {Label: "page tables + kernel stacks", Points: pt}, {Label: "vmalloc", Points: kern}}},
 		Curve{Name: "boot time CDF", Kind: "cdf", XLabel: "creation to main (ms)", YLabel: "fraction of VMs",
 			Series: []Series{{Label: "all VMs", Points: cdf}}},
 		Curve{Name: "host CPU and exits vs VMs running", Kind: "line", XLabel: "VMs running", YLabel: "cores / (exits/s / 1000)",
