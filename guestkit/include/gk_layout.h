@@ -16,6 +16,18 @@
 #define GK_TSS_STRIDE 256
 #define GK_TSS_LIMIT (104 + 32) /* TSS, 32-byte I/O bitmap (ports 0-0xff), 0xff end */
 #define GK_SPURIOUS_STUB (GK_IDT_STUBS + 32 * GK_STUB_SIZE) /* vectors 32..255 */
+#define GK_UPCALL_STUB (GK_IDT_STUBS + 0x240) /* GK_UPCALL_VECTOR */
+
+/*
+ * Event-channel upcall vector (HVM_PARAM_CALLBACK_IRQ type 2 or
+ * HVMOP_set_evtchn_upcall_vector), as Linux's HYPERVISOR_CALLBACK_VECTOR.
+ * The stub EOIs the local APIC and, if it interrupted CPL3 code, makes
+ * that code call gk_upcall_trampoline (entry.S) first.
+ */
+#define GK_UPCALL_VECTOR 0xf3
+#define GK_LAPIC_BASE 0xfee00000
+#define GK_LAPIC_EOI (GK_LAPIC_BASE + 0xb0)
+#define GK_LAPIC_SVR (GK_LAPIC_BASE + 0xf0)
 
 /* GDT selectors (Linux-like user selectors; 0x20 is a 32-bit user code slot). */
 #define GK_SEL_KCODE 0x08
@@ -38,6 +50,7 @@
 /* Offsets in struct gk_percpu (GS base points at it, at CPL0 and CPL3). */
 #define GK_PCPU_SELF 0
 #define GK_PCPU_ID 8
+#define GK_PCPU_UPCALLS 16 /* upcall interrupts taken on this vCPU */
 #define GK_PCPU_SIZE 64
 
 /*
@@ -55,6 +68,9 @@
 #define GK_SYS_cpuid 6        /* (leaf, subleaf, uint32_t out[4]): CPUID at CPL0 */
 #define GK_SYS_probe_cs 7     /* returns CS as seen by the kernel (self-test) */
 #define GK_SYS_cpl0_spin 8    /* (n): a compute loop of n iterations at CPL0; returns TSC cycles */
-#define GK_NR_SYSCALLS 8
+#define GK_SYS_lapic_enable 9 /* software-enable this vCPU's local APIC (SVR = 0x1ff) */
+#define GK_SYS_set_if 10      /* (on): RFLAGS.IF of the calling CPL3 code; returns the old value */
+#define GK_SYS_idle 11        /* sti; hlt; cli at CPL0: wait for an interrupt */
+#define GK_NR_SYSCALLS 12
 
 #endif /* GUESTKIT_LAYOUT_H */

@@ -34,10 +34,17 @@ uint64_t strtou64(const char *s, int *ok);
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* printf writes through console_io(CONSOLEIO_write), one hypercall per call. */
+/* printf writes through console_write, one write per call. */
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* console_write writes n bytes with console_io; returns the hypercall result. */
+/*
+ * console_write writes n bytes with console_io (one hypercall), or to the
+ * PV console ring after console_use_ring (gk_pv.h); returns 0 or the
+ * hypercall's error.
+ */
 long console_write(const char *s, size_t n);
+
+/* gk_arg_u64 returns the value of the first "key=N" argument, or def. */
+uint64_t gk_arg_u64(int argc, char **argv, const char *key, uint64_t def);
 
 /* gk_sort_u64 sorts ascending in place (heapsort, no recursion). */
 void gk_sort_u64(uint64_t *v, size_t n);
@@ -109,13 +116,31 @@ static inline long sys_cpl0_bench(uint64_t n, uint64_t *raw, uint64_t *hcall)
 {
 	return gk_syscall6(GK_SYS_cpl0_bench, n, (uint64_t)raw, (uint64_t)hcall, 0, 0, 0);
 }
-/* sys_halt does cli; hlt at CPL0 on this vCPU, for good. */
 /* sys_cpl0_spin runs n iterations of a compute loop at CPL0 and returns its TSC cycles. */
 static inline uint64_t sys_cpl0_spin(uint64_t n)
 {
 	return (uint64_t)gk_syscall6(GK_SYS_cpl0_spin, n, 0, 0, 0, 0, 0);
 }
 
+/* sys_lapic_enable software-enables this vCPU's local APIC (needed for upcall MSIs). */
+static inline long sys_lapic_enable(void)
+{
+	return gk_syscall6(GK_SYS_lapic_enable, 0, 0, 0, 0, 0, 0);
+}
+/*
+ * sys_set_if sets RFLAGS.IF of this vCPU's CPL3 code (interrupts at CPL3 on
+ * or off; off at start) and returns the previous setting.
+ */
+static inline long sys_set_if(int on)
+{
+	return gk_syscall6(GK_SYS_set_if, (uint64_t)on, 0, 0, 0, 0, 0);
+}
+/* sys_idle waits at CPL0 with interrupts on (sti; hlt) for one interrupt. */
+static inline long sys_idle(void)
+{
+	return gk_syscall6(GK_SYS_idle, 0, 0, 0, 0, 0, 0);
+}
+/* sys_halt does cli; hlt at CPL0 on this vCPU, for good. */
 static inline __attribute__((noreturn)) void sys_halt(void)
 {
 	gk_syscall6(GK_SYS_halt, 0, 0, 0, 0, 0, 0);

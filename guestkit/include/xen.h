@@ -18,6 +18,8 @@
 #define XEN_CPUID_SIG_ECX 0x65584d4du /* "MMXe" */
 #define XEN_CPUID_SIG_EDX 0x4d4d566eu /* "nVMM" */
 #define XEN_HVM_CPUID_VCPU_ID_PRESENT (1u << 3) /* leaf base+4 EAX: EBX = vCPU id */
+#define XEN_HVM_CPUID_DOMID_PRESENT (1u << 4)   /* leaf base+4 EAX: ECX = domain id */
+#define XEN_HVM_CPUID_UPCALL_VECTOR (1u << 6)   /* HVMOP_set_evtchn_upcall_vector works */
 
 /* ELF note type for the PVH 32-bit entry point (elfnote.h). */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -41,10 +43,26 @@
 #define XEN_EPERM 1
 #define XEN_ENOENT 2
 #define XEN_ESRCH 3
+#define XEN_EIO 5
+#define XEN_ENXIO 6
+#define XEN_E2BIG 7
+#define XEN_EAGAIN 11
+#define XEN_ENOMEM 12
+#define XEN_EACCES 13
 #define XEN_EFAULT 14
+#define XEN_EBUSY 16
 #define XEN_EEXIST 17
+#define XEN_ENODEV 19
+#define XEN_EISDIR 21
 #define XEN_EINVAL 22
+#define XEN_ENOSPC 28
+#define XEN_EROFS 30
 #define XEN_ENOSYS 38
+#define XEN_ENOTEMPTY 39
+#define XEN_ETIME 62
+#define XEN_EOPNOTSUPP 95
+#define XEN_EISCONN 106
+#define XEN_ETIMEDOUT 110
 
 /* console_io commands (xen.h). */
 #define CONSOLEIO_write 0

@@ -124,6 +124,52 @@ gk_sysint_entry:
 	addq $8, %rsp
 	iretq
 
+/*
+ * gk_upcall_trampoline runs at CPL3 after an upcall interrupted CPL3 code;
+ * the interrupted RIP is on the stack. It saves what the C ABI lets a call
+ * clobber (flags, the caller-saved registers, x87/SSE state with fxsave,
+ * which is native at CPL3 but #UD in this host's CPL0 emulator), calls
+ * gk_upcall_fn if set, restores everything and returns to the interrupted
+ * code. Interrupts stay enabled: a nested upcall comes back here, and the
+ * handler's per-vCPU busy flag makes it return at once.
+ */
+	.globl gk_upcall_trampoline
+gk_upcall_trampoline:
+	pushfq
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %rbx
+	movq %rsp, %rbx
+	subq $512, %rsp
+	andq $-64, %rsp
+	fxsave64 (%rsp)
+	cld
+	movq gk_upcall_fn(%rip), %rax
+	testq %rax, %rax
+	jz 1f
+	call *%rax
+1:	fxrstor64 (%rsp)
+	movq %rbx, %rsp
+	popq %rbx
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	popfq
+	ret
+
 /* Exceptions: frame = vector, error code, RIP, CS, RFLAGS, RSP, SS. */
 gk_trap_common:
 	movq %rsp, %rdi
@@ -156,6 +202,35 @@ gk_idt_stubs:
 gk_spurious_stub:
 	iretq
 	.org 33 * GK_STUB_SIZE
+
+/*
+ * Event-channel upcall (GK_UPCALL_VECTOR): EOI the local APIC (the monitor
+ * injects a fixed MSI; on Xen's vector callback the write is harmless) and
+ * count. If the interrupt hit CPL3 code, return to gk_upcall_trampoline
+ * with the interrupted RIP pushed on the user stack, like a signal: the
+ * event handlers then run at CPL3 (natively on this host) with the user's
+ * registers saved. From CPL0 (the idle system call) just return.
+ * Frame: RIP, CS, RFLAGS, RSP, SS.
+ */
+	.org GK_UPCALL_STUB - GK_IDT_STUBS
+	.globl gk_upcall_stub
+gk_upcall_stub:
+	pushq %rax
+	incq %gs:GK_PCPU_UPCALLS
+	movl $GK_LAPIC_EOI, %eax
+	movl $0, (%rax)
+	testb $3, 16(%rsp)		/* CS of the interrupted code */
+	jz 1f
+	pushq %rdx
+	movq 40(%rsp), %rax		/* user RSP */
+	subq $8, %rax
+	movq 16(%rsp), %rdx		/* user RIP */
+	movq %rdx, (%rax)
+	movq %rax, 40(%rsp)
+	movq $gk_upcall_trampoline, 16(%rsp)
+	popq %rdx
+1:	popq %rax
+	iretq
 
 /* ---- TSSs at a fixed address, so the GDT can be data ---- */
 	.section .data.tss, "aw"
@@ -213,7 +288,7 @@ gk_gdt_desc:
 	.short gk_gdt_end - gk_gdt - 1
 	.quad gk_gdt
 
-/* IDT: 0-31 exception stubs (4 = system calls, DPL 3), the rest spurious. */
+/* IDT: 0-31 exception stubs (4 = system calls, DPL 3), the upcall vector, the rest spurious. */
 	.balign 16
 	.globl gk_idt
 gk_idt:
@@ -221,6 +296,8 @@ gk_idt:
 	.rept 256
 	.if vec < 32
 	.set off, GK_IDT_STUBS + vec * GK_STUB_SIZE
+	.elseif vec == GK_UPCALL_VECTOR
+	.set off, GK_UPCALL_STUB
 	.else
 	.set off, GK_SPURIOUS_STUB
 	.endif

@@ -15,6 +15,7 @@
 #define MSR_GS_BASE 0xc0000101u
 
 struct gk_percpu gk_percpu[GK_MAX_VCPUS];
+void (*volatile gk_upcall_fn)(void);
 static int hypercalls_ready;
 
 static inline void wrmsr(uint32_t msr, uint64_t v)
@@ -100,6 +101,28 @@ static long cpl0_bench(uint64_t n, uint64_t *raw, uint64_t *hcall)
 	return 0;
 }
 
+/*
+ * set_user_if sets RFLAGS.IF in the interrupt frame of the calling CPL3
+ * code, at the top of this vCPU's kernel stack (TSS.RSP0), and returns
+ * the old value. CPL3 cannot do it itself: CLI/STI need IOPL 3, which
+ * kvm_pvm drops.
+ */
+static long set_user_if(int on)
+{
+	uint64_t cpu;
+	__asm__ volatile("movq %%gs:%c1, %0" : "=r"(cpu) : "i"(GK_PCPU_ID));
+	struct gk_iret_frame *f =
+		(struct gk_iret_frame *)(gk_kstacks + (cpu + 1) * GK_KSTACK_SIZE) - 1;
+	if (f->cs != GK_SEL_UCODE)
+		return -XEN_EINVAL;
+	long old = (f->rflags >> 9) & 1;
+	if (on)
+		f->rflags |= 1u << 9;
+	else
+		f->rflags &= ~(uint64_t)(1u << 9);
+	return old;
+}
+
 /* gk_syscall handles every system call but SYS_hypercall (entry.S does that). */
 long gk_syscall(uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t nr)
 {
@@ -128,6 +151,16 @@ long gk_syscall(uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
 	case GK_SYS_triple_fault:
 		__asm__ volatile("lidt %0; ud2" ::"m"(*(const uint8_t(*)[10])gk_empty_idt_desc));
 		halt_forever();
+	case GK_SYS_lapic_enable:
+		/* xAPIC spurious-interrupt vector register: APIC on, vector 0xff. */
+		*(volatile uint32_t *)GK_LAPIC_SVR = 0x1ff;
+		return 0;
+	case GK_SYS_set_if:
+		return set_user_if(a1 != 0);
+	case GK_SYS_idle:
+		/* STI's one-instruction shadow covers HLT: no wake-up is lost. */
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		return 0;
 	case GK_SYS_probe_cs: {
 		uint16_t cs;
 		__asm__ volatile("mov %%cs, %0" : "=r"(cs));

@@ -10,11 +10,18 @@
 struct gk_percpu {
 	struct gk_percpu *self; /* own address, for %gs:0 loads */
 	uint64_t id;            /* vCPU index */
-	uint64_t pad[6];        /* to GK_PCPU_SIZE */
+	uint64_t upcalls;       /* upcall interrupts taken (incremented by the stub) */
+	uint64_t pad[5];        /* to GK_PCPU_SIZE */
 };
 _Static_assert(sizeof(struct gk_percpu) == GK_PCPU_SIZE, "gk_percpu size");
 _Static_assert(__builtin_offsetof(struct gk_percpu, self) == GK_PCPU_SELF, "gk_percpu.self");
 _Static_assert(__builtin_offsetof(struct gk_percpu, id) == GK_PCPU_ID, "gk_percpu.id");
+_Static_assert(__builtin_offsetof(struct gk_percpu, upcalls) == GK_PCPU_UPCALLS, "gk_percpu.upcalls");
+
+/* Interrupt frame the CPU pushes (64-bit mode always pushes SS:RSP). */
+struct gk_iret_frame {
+	uint64_t rip, cs, rflags, rsp, ss;
+};
 
 /* Trap frame built by the exception stubs and the CPU. */
 struct gk_trap_frame {
@@ -24,6 +31,8 @@ struct gk_trap_frame {
 };
 
 extern struct gk_percpu gk_percpu[GK_MAX_VCPUS];
+/* gk_upcall_fn is what gk_upcall_trampoline calls at CPL3 (NULL: nothing). */
+extern void (*volatile gk_upcall_fn)(void);
 extern uint8_t gk_kstacks[], gk_ustack0[], gk_ustacks[];
 extern uint64_t gk_pml4[];
 extern const uint8_t gk_idt_desc[], gk_empty_idt_desc[];

@@ -1,4 +1,4 @@
-/* printf.c: a small vsnprintf and console printf. */
+/* printf.c: a small vsnprintf and console printf (output: console.c). */
 #include "guestkit.h"
 
 struct out {
@@ -153,11 +153,6 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 	int n = vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
-}
-
-long console_write(const char *s, size_t n)
-{
-	return HYPERVISOR_console_io(CONSOLEIO_write, (unsigned)n, s);
 }
 
 int printf(const char *fmt, ...)

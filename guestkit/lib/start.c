@@ -1,5 +1,5 @@
 /* start.c: CPL3 entry points, command-line parsing and exit. */
-#include "guestkit.h"
+#include "gk_pv.h"
 #include "kernel.h"
 
 #define MAX_ARGS 64
@@ -78,7 +78,22 @@ void exit(int code)
 		printf("exit status %d\n", code);
 		T_METRIC("exit_code", (uint64_t)(int64_t)code);
 	}
+	console_flush(); /* the PV console backend drains asynchronously */
 	gk_syscall6(GK_SYS_exit, (uint64_t)(int64_t)code, 0, 0, 0, 0, 0);
 	for (;;)
 		sys_halt();
+}
+
+uint64_t gk_arg_u64(int argc, char **argv, const char *key, uint64_t def)
+{
+	size_t k = strlen(key);
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], key, k) == 0 && argv[i][k] == '=') {
+			int ok;
+			uint64_t v = strtou64(argv[i] + k + 1, &ok);
+			if (ok)
+				return v;
+		}
+	}
+	return def;
 }

@@ -3,7 +3,8 @@
  * tools/xenstored answers): read/write/mkdir/rm/directory, relative and
  * absolute paths, permissions, watches (an immediate event, then one per
  * change), transactions (commit, abort, conflict -> EAGAIN) and
- * GET_DOMAIN_PATH, with the error name each case gets.
+ * GET_DOMAIN_PATH, with the error name each case gets; with 2+ vCPUs,
+ * requests from vCPU 1 as well.
  */
 #include "gk_pv.h"
 
@@ -236,6 +237,39 @@ static void test_errno_names(void)
 	T_EXPECT_EQ(strcmp(xs_errno_name(-XEN_ENOTEMPTY), "ENOTEMPTY"), 0);
 }
 
+/* Requests from vCPU 1: the store port follows the caller, which blocks while waiting. */
+static volatile uint64_t ap_done;
+
+static void ap_main(unsigned cpu)
+{
+	static char b[64];
+	if (cpu != 1)
+		return;
+	T_EXPECT_EQ(xs_write(XBT_NIL, "data/ap", "from vcpu 1"), 0);
+	T_EXPECT_EQ(xs_read(XBT_NIL, "data/ap", b, sizeof b), 11);
+	T_EXPECT_EQ(xs_watch("data/ap", "ap"), 0);
+	T_EXPECT_EQ(xs_read_watch("ap", b, sizeof b, 2000 * MS), 0);
+	T_EXPECT_EQ(xs_unwatch("data/ap", "ap"), 0);
+	/* Nothing comes: the wait times out (blocked, woken by the timer). */
+	T_EXPECT_EQ(xs_read_watch("ap", NULL, 0, 20 * MS), -XEN_ETIMEDOUT);
+	atomic_add(&ap_done, 1);
+}
+
+static void test_other_vcpu(void)
+{
+	if (gk_nr_vcpus() < 2) {
+		T_SKIP("requests from another vCPU need 2 vCPUs");
+		return;
+	}
+	T_EXPECT(smp_start(ap_main) >= 2);
+	uint64_t end = xen_system_time_ns() + 5000 * MS;
+	while (!atomic_load(&ap_done) && xen_system_time_ns() < end)
+		cpu_relax();
+	T_EXPECT_EQ(ap_done, 1);
+	/* And back on vCPU 0. */
+	expect_value(XBT_NIL, "data/ap", "from vcpu 1");
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -249,6 +283,7 @@ int main(int argc, char **argv)
 	test_watch();
 	test_transactions();
 	test_errno_names();
+	test_other_vcpu();
 	printf("xenstore: %lu passed, %lu failed\n", gk_tests_passed, gk_tests_failed);
 	return gk_tests_failed ? 1 : 0;
 }

@@ -113,6 +113,23 @@ func Create(c *xenstore.Client, typ string, frontDom uint16, id int, keys map[st
 	}
 	fe := xenstore.DomID(frontDom)
 	err := c.Transaction(func(tx *xenstore.Tx) error {
+		// A new node takes its parent's permissions, so each directory
+		// gets its permissions before its keys are written (as libxl does).
+		dirs := []struct {
+			path  string
+			perms []xenstore.Perm
+		}{
+			{d.FrontendPath, []xenstore.Perm{{Domid: fe, Access: xenstore.AccessNone}, {Domid: 0, Access: xenstore.AccessRead}}},
+			{d.BackendPath, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: fe, Access: xenstore.AccessRead}}},
+		}
+		for _, dir := range dirs {
+			if err := tx.Mkdir(dir.path); err != nil {
+				return err
+			}
+			if err := tx.SetPerms(dir.path, dir.perms); err != nil {
+				return err
+			}
+		}
 		w := func(p, v string) error { return tx.Write(p, []byte(v)) }
 		for _, kv := range [][2]string{
 			{d.FrontendPath + "/backend", d.BackendPath},
@@ -133,15 +150,7 @@ func Create(c *xenstore.Client, typ string, frontDom uint16, id int, keys map[st
 				return err
 			}
 		}
-		if err := tx.SetPerms(d.FrontendPath, []xenstore.Perm{{Domid: fe, Access: xenstore.AccessNone}, {Domid: 0, Access: xenstore.AccessRead}}); err != nil {
-			return err
-		}
-		for _, k := range []string{"backend", "backend-id", "state", "handle"} {
-			if err := tx.SetPerms(d.FrontendPath+"/"+k, []xenstore.Perm{{Domid: fe, Access: xenstore.AccessNone}, {Domid: 0, Access: xenstore.AccessRead}}); err != nil {
-				return err
-			}
-		}
-		return tx.SetPerms(d.BackendPath, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: fe, Access: xenstore.AccessRead}})
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("xenbus: create %s/%d for domain %d: %w", typ, id, frontDom, err)

@@ -122,3 +122,42 @@ func TestStateNames(t *testing.T) {
 		t.Error("state names")
 	}
 }
+
+// TestPermissions checks that the frontend domain may read the backend's
+// keys and write its own, and that another domain may do neither.
+func TestPermissions(t *testing.T) {
+	s := xenstore.New(xenstore.Options{})
+	s.Introduce(7)
+	d, err := Create(s.Dom0(), "vtest", 7, 0, map[string]string{"feature-x": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path       string
+		dom        xenstore.DomID
+		read, want xenstore.Access
+	}{
+		{d.BackendPath + "/state", 7, xenstore.AccessRead, xenstore.AccessRead},
+		{d.BackendPath + "/feature-x", 7, xenstore.AccessRead, xenstore.AccessRead},
+		{d.FrontendPath + "/state", 7, xenstore.AccessBoth, xenstore.AccessBoth},
+	} {
+		perms, err := s.Dom0().GetPerms(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got xenstore.Access
+		if perms[0].Domid == c.dom {
+			got = xenstore.AccessBoth
+		} else {
+			got = perms[0].Access
+			for _, p := range perms[1:] {
+				if p.Domid == c.dom {
+					got = p.Access
+				}
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: domain %d has %v (perms %v), want %v", c.path, c.dom, got, perms, c.want)
+		}
+	}
+}
