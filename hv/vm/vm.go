@@ -71,7 +71,20 @@ type VM struct {
 	faults    atomic.Uint64 // guest faults counted (bad ports, bad MSRs)
 	lastFault atomic.Int64  // unix nanos of the last logged fault
 	closeOnce sync.Once
+	breakdown CreateBreakdown
 }
+
+// CreateBreakdown is where VM creation time went.
+type CreateBreakdown struct {
+	Memory time.Duration `json:"memory_ns"` // guest RAM mapping
+	Load   time.Duration `json:"load_ns"`   // kernel image and boot information
+	KVMVM  time.Duration `json:"kvm_vm_ns"` // KVM VM, memory slot, irqchip, capabilities
+	VCPUs  time.Duration `json:"vcpus_ns"`  // vCPUs, CPUID, registers
+	PV     time.Duration `json:"pv_ns"`     // event channels, grants, xenstore, console, time
+}
+
+// Breakdown returns where this VM's creation time went.
+func (v *VM) Breakdown() CreateBreakdown { return v.breakdown }
 
 // New creates a VM: KVM VM, guest RAM, memory slot, irqchip, vCPUs, CPUID,
 // and the kernel loaded in the PVH entry state. sys is shared by VMs.
@@ -107,12 +120,22 @@ func New(sys *kvm.System, cfg Config) (*VM, error) {
 
 func (v *VM) create() error {
 	var err error
+	mark := func(d *time.Duration) func() {
+		t := time.Now()
+		return func() { *d = time.Since(t) }
+	}
+	b := &v.breakdown
+	done := mark(&b.Memory)
 	if v.mem, err = mem.New(v.cfg.MemBytes, v.cfg.Memory); err != nil {
 		return err
 	}
+	done()
+	done = mark(&b.Load)
 	if v.image, err = boot.Load(v.mem.Bytes(), v.cfg.Kernel, boot.Options{Cmdline: v.cfg.Cmdline, FreshRAM: true}); err != nil {
 		return &ConfigError{err}
 	}
+	done()
+	done = mark(&b.KVMVM)
 	if v.kvm, err = v.sys.CreateVM(); err != nil {
 		return err
 	}
@@ -132,6 +155,8 @@ func (v *VM) create() error {
 	if err = v.kvm.EnableCap(kvm.CapX86UserSpaceMSR, kvm.MSRExitInval|kvm.MSRExitUnknown|kvm.MSRExitFilter); err != nil {
 		return err
 	}
+	done()
+	done = mark(&b.VCPUs)
 	supported, err := v.sys.SupportedCPUID()
 	if err != nil {
 		return err
@@ -148,6 +173,9 @@ func (v *VM) create() error {
 	}
 	// The dispatcher and the PV machinery refer to each other: hooks are
 	// installed before the dispatcher is built, the PV pages after.
+	done()
+	done = mark(&b.PV)
+	defer done()
 	v.pv = &pv{v: v}
 	var opts xen.Options
 	v.pv.hooks(&opts)
