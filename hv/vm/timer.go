@@ -16,8 +16,8 @@ import (
 // Two paths expire a deadline, and a generation number makes sure only one
 // of them fires it: a vCPU blocked in SCHEDOP_block or poll sleeps in ppoll
 // with the deadline as its timeout (nanosecond precision, on its own
-// thread), and a Go timer covers a vCPU that is running when the deadline
-// passes.
+// thread), and the process's timer thread (hrtimer.go) covers a vCPU that
+// is running or halted in the guest when the deadline passes.
 type vcpuTimer struct {
 	p    *pv
 	vcpu int
@@ -25,11 +25,11 @@ type vcpuTimer struct {
 	mu        sync.Mutex // protects the fields below
 	singleAt  time.Time  // single-shot deadline, zero if none
 	singleGen uint64
-	single    *time.Timer
+	single    *hrTimer
 	periodAt  time.Time // next periodic tick, zero if none
 	period    time.Duration
 	periodGen uint64
-	periodic  *time.Timer
+	periodic  *hrTimer
 	fired     uint64 // VIRQ_TIMER raised by this timer
 }
 
@@ -45,13 +45,11 @@ func (t *vcpuTimer) fire() {
 func (t *vcpuTimer) setSingle(deadline uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.single != nil {
-		t.single.Stop()
-	}
+	precise.stop(t.single)
 	t.singleGen++
 	gen := t.singleGen
 	t.singleAt = t.p.clock.deadline(deadline)
-	t.single = time.AfterFunc(time.Until(t.singleAt), func() { t.expireSingle(gen) })
+	t.single = precise.after(t.singleAt, func() { t.expireSingle(gen) })
 }
 
 func (t *vcpuTimer) expireSingle(gen uint64) {
@@ -70,23 +68,19 @@ func (t *vcpuTimer) stopSingle() {
 	defer t.mu.Unlock()
 	t.singleGen++
 	t.singleAt = time.Time{}
-	if t.single != nil {
-		t.single.Stop()
-		t.single = nil
-	}
+	precise.stop(t.single)
+	t.single = nil
 }
 
 func (t *vcpuTimer) setPeriodic(period time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.periodic != nil {
-		t.periodic.Stop()
-	}
+	precise.stop(t.periodic)
 	t.periodGen++
 	gen := t.periodGen
 	t.period = period
 	t.periodAt = time.Now().Add(period)
-	t.periodic = time.AfterFunc(period, func() { t.tick(gen) })
+	t.periodic = precise.after(t.periodAt, func() { t.tick(gen) })
 }
 
 // tick fires a due periodic deadline and schedules the next one.
@@ -100,7 +94,8 @@ func (t *vcpuTimer) tick(gen uint64) {
 	if now := time.Now(); t.periodAt.Before(now) {
 		t.periodAt = now.Add(t.period)
 	}
-	t.periodic.Reset(time.Until(t.periodAt))
+	precise.stop(t.periodic)
+	t.periodic = precise.after(t.periodAt, func() { t.tick(gen) })
 	t.mu.Unlock()
 	t.fire()
 }
@@ -111,10 +106,8 @@ func (t *vcpuTimer) stopPeriodic() {
 	t.periodGen++
 	t.periodAt = time.Time{}
 	t.period = 0
-	if t.periodic != nil {
-		t.periodic.Stop()
-		t.periodic = nil
-	}
+	precise.stop(t.periodic)
+	t.periodic = nil
 }
 
 // next returns the earliest armed deadline (zero if none).
