@@ -230,4 +230,12 @@ __attribute__((noreturn)) void gk_t_abort(const char *file, int line, const char
 
 int main(int argc, char **argv);
 
+/* gk_once runs fn exactly once, whichever vCPU gets there first; the others
+ * wait for it. Every caller gets fn's result. */
+struct gk_once {
+	volatile uint32_t state; /* 0 not run, 1 running, 2 done */
+	int result;
+};
+int gk_once(struct gk_once *o, int (*fn)(void));
+
 #endif /* GUESTKIT_H */

@@ -17,8 +17,7 @@ static int prefer_setup_table;
 static grant_ref_t free_refs[NR_ENTRIES];
 static unsigned nr_free;
 static volatile uint32_t lock;
-static volatile uint32_t init_state; /* 0 none, 1 running, 2 done */
-static int init_result;
+static struct gk_once init_once;
 
 static void lock_take(void)
 {
@@ -145,16 +144,7 @@ static int do_init(void)
 
 int gnttab_init(void)
 {
-	uint32_t expect = 0;
-	if (__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		init_result = do_init();
-		__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
-		return init_result;
-	}
-	while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
-		cpu_relax();
-	return init_result;
+	return gk_once(&init_once, do_init);
 }
 
 void gnttab_prefer_setup_table(void)

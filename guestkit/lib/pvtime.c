@@ -14,8 +14,7 @@ _Static_assert(sizeof(vcpu_infos) == 4096, "vcpu_info array is one page");
 
 struct shared_info *volatile xen_shared_info;
 static uint8_t registered[GK_MAX_VCPUS]; /* vCPU uses vcpu_infos[], not shared_info */
-static volatile uint32_t init_state;     /* 0 none, 1 running, 2 done */
-static int init_result;
+static struct gk_once init_once;
 
 int hvm_get_param(uint32_t idx, uint64_t *value)
 {
@@ -68,16 +67,7 @@ static int do_init(void)
 
 int xen_pv_init(void)
 {
-	uint32_t expect = 0;
-	if (__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		init_result = do_init();
-		__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
-		return init_result;
-	}
-	while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
-		cpu_relax();
-	return init_result;
+	return gk_once(&init_once, do_init);
 }
 
 struct vcpu_info *xen_vcpu_info(unsigned cpu)

@@ -143,3 +143,17 @@ void gk_sort_u64(uint64_t *v, size_t n)
 		sift_down(v, 0, end);
 	}
 }
+
+int gk_once(struct gk_once *o, int (*fn)(void))
+{
+	uint32_t expect = 0;
+	if (__atomic_compare_exchange_n(&o->state, &expect, 1, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		o->result = fn();
+		__atomic_store_n(&o->state, 2, __ATOMIC_RELEASE);
+		return o->result;
+	}
+	while (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != 2)
+		__asm__ volatile("pause");
+	return o->result;
+}
