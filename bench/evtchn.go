@@ -98,6 +98,28 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 	_, m.RatioLo, m.RatioHi = stats.RatioCI(g2gRun, perRun["exit_floor"], 1000)
 	m.Ratio = stats.Median(g2gRun) / stats.Median(perRun["exit_floor"])
 	res.Metrics = append(res.Metrics, m)
+	for _, mode := range []string{"block", "poll"} {
+		var late, lateRun []float64
+		for run := 0; run < o.Runs; run++ {
+			fmt.Fprintf(progress, "evtchn: timer (%s) run %d/%d\n", mode, run+1, o.Runs)
+			out, err := guestkit.Run(sys, guestkit.RunOptions{Program: "timer", Cmdline: "mode=" + mode, Timeout: 2 * time.Minute})
+			if err != nil {
+				return nil, err
+			}
+			s := out.Series("timer_late_ns")
+			if out.Result.Reason != vm.ReasonPoweroff || len(s) == 0 {
+				return nil, fmt.Errorf("timer guest ended with %s and %d samples: %s", out.Result, len(s), out.Console)
+			}
+			var ns []float64
+			for _, v := range s {
+				ns = append(ns, float64(int64(v)))
+			}
+			late = append(late, ns...)
+			lateRun = append(lateRun, stats.Median(ns))
+		}
+		res.Metrics = append(res.Metrics, Metric{Name: "VIRQ_TIMER lateness after the deadline (vCPU " + map[string]string{"block": "blocked", "poll": "polling"}[mode] + ")",
+			Unit: "ns", Summary: stats.Summarize(late), Runs: lateRun})
+	}
 	res.Metrics = append(res.Metrics, Metric{Name: "user-space exits per notify", Unit: "count", Summary: stats.Summarize(exitsPerNotify), Samples: exitsPerNotify, Runs: exitsPerNotify})
 	return res, nil
 }

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"github.com/xenolith/xenolith/hv/evtchn"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,8 +43,9 @@ func (d *domain) Block(v xen.VCPU) {
 	c := d.vcpu(v)
 	evt := d.v.pv.evt
 	t := d.v.pv.timers[c.id]
-	for !d.v.stopping() && !evt.UpcallPending(c.id) {
-		c.sleep(t.next())
+	pending := func() bool { return evt.UpcallPending(c.id) }
+	for !d.v.stopping() && !pending() {
+		c.sleep(t.next(), pending)
 		t.expireDue()
 	}
 }
@@ -71,8 +73,18 @@ func (d *domain) Poll(v xen.VCPU, ports []uint32, timeoutNs uint64) {
 	}
 	// One wakeup (an event for this vCPU, a timer, a kick) ends the poll;
 	// returning early is allowed.
-	c.sleep(deadline)
+	c.sleep(deadline, func() bool { return evtPollReady(evt, c.id, ports) })
 	t.expireDue()
+}
+
+// evtPollReady reports whether one of the polled ports is pending.
+func evtPollReady(evt interface{ PortPending(evtchn.Port) bool }, vcpu int, ports []uint32) bool {
+	for _, p := range ports {
+		if evt.PortPending(evtchn.Port(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParamSet implements xen.ParamObserver.
@@ -155,4 +167,4 @@ func (d *domain) VCPUIsUp(id int) bool {
 }
 
 // block parks the vCPU thread until a wakeup (an event, a kick or VM stop).
-func (c *vcpu) block() { c.sleep(time.Time{}) }
+func (c *vcpu) block() { c.sleep(time.Time{}, nil) }

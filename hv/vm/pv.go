@@ -97,6 +97,9 @@ func (p *pv) setupStore(ctx context.Context) error {
 	if err := p.store.Introduce(xenstore.DomID(v.cfg.DomID)); err != nil {
 		return err
 	}
+	if err := p.writeDomainTree(); err != nil {
+		return err
+	}
 	ring, err := v.mem.Slice(mem.GPA(p.reserve+reservedStoreRing*4096), 4096)
 	if err != nil {
 		return err
@@ -394,3 +397,40 @@ func (v *VM) Doorbell(port evtchn.Port, fd int) error { return v.pv.doorbell(por
 
 // SystemTime returns the VM's Xen system time in nanoseconds.
 func (v *VM) SystemTime() uint64 { return v.pv.clock.systemTime() }
+
+// writeDomainTree writes the nodes a toolstack gives every domain
+// (docs/misc/xenstore-paths.pandoc; ../shared/reference/xen-abi.md §11.3):
+// domid and name read-only to the guest; control/, data/, attr/ and
+// drivers/ writable by it; device/ for its frontends; memory/target in KiB.
+func (p *pv) writeDomainTree() error {
+	d := xenstore.DomID(p.v.cfg.DomID)
+	home := xenstore.DomainPath(d)
+	c := p.store.Dom0()
+	ro := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: d, Access: xenstore.AccessRead}}
+	rw := []xenstore.Perm{{Domid: d, Access: xenstore.AccessNone}}
+	return c.Transaction(func(tx *xenstore.Tx) error {
+		for _, n := range []struct {
+			path, value string
+			perms       []xenstore.Perm
+		}{
+			{"/domid", fmt.Sprint(p.v.cfg.DomID), ro},
+			{"/name", p.v.cfg.Name, ro},
+			{"/memory/target", fmt.Sprint(p.v.cfg.MemBytes >> 10), ro},
+			{"/device", "", ro},
+			{"/control", "", rw},
+			{"/control/shutdown", "", rw},
+			{"/control/platform-feature-xs_reset_watches", "1", ro},
+			{"/data", "", rw},
+			{"/attr", "", rw},
+			{"/drivers", "", rw},
+		} {
+			if err := tx.Write(home+n.path, []byte(n.value)); err != nil {
+				return err
+			}
+			if err := tx.SetPerms(home+n.path, n.perms); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -26,6 +26,7 @@ type vcpu struct {
 	initialised bool             // has a register state (vCPU 0 always)
 	upCh        chan struct{}    // signalled when the vCPU should (re)start
 	wakeFD      int              // eventfd that wakes a vCPU blocked in SCHEDOP_block / poll
+	sleeping    atomic.Bool      // the vCPU thread is (about to be) in ppoll on wakeFD
 	down        atomic.Bool      // VCPUOP_down requested
 	exits       atomic.Uint64    // exits handled
 	regs        kvm.Regs         // scratch for the thread
@@ -177,16 +178,28 @@ func (c *vcpu) CopyOut(gva uint64, src []byte) error {
 	return c.vm.mem.CopyToGuest(c.paging(), mem.GVA(gva), src)
 }
 
-// wakeUp wakes the vCPU if it is blocked in SCHEDOP_block or poll.
+// wakeUp wakes the vCPU if it is blocked in SCHEDOP_block or poll. The
+// caller has already made the sleeper's condition true (an event pending,
+// a kick); a vCPU that is not sleeping costs nothing to wake.
 func (c *vcpu) wakeUp() {
+	if !c.sleeping.Load() {
+		return
+	}
 	var one = [8]byte{1}
 	unix.Write(c.wakeFD, one[:])
 }
 
 // sleep parks the vCPU thread until wakeUp or, if deadline is not zero,
 // the deadline (ppoll on the wake eventfd: nanosecond timeouts, unlike Go
-// timers), then consumes the wakeups.
-func (c *vcpu) sleep(deadline time.Time) {
+// timers), unless ready reports true once the thread has announced that it
+// sleeps: a waker makes the condition true before it looks at sleeping, so
+// no wakeup is lost.
+func (c *vcpu) sleep(deadline time.Time, ready func() bool) {
+	c.sleeping.Store(true)
+	defer c.sleeping.Store(false)
+	if c.vm.stopping() || (ready != nil && ready()) {
+		return
+	}
 	fds := []unix.PollFd{{Fd: int32(c.wakeFD), Events: unix.POLLIN}}
 	var ts *unix.Timespec
 	if !deadline.IsZero() {

@@ -14,6 +14,16 @@
 //     socket (Dial, answered by Serve), both speaking the wire protocol.
 //   - ParseMessage/DecodeHeader: the message codec.
 //
+// # Use
+//
+//	store := xenstore.New(xenstore.Options{})
+//	store.Introduce(d)                                   // creates /local/domain/<d>, owned by d
+//	conn := xenstore.NewRingConn(store, uint16(d), ringPage, raiseStoreEvtchn)
+//	conn.Service()                                       // on each guest kick of the store channel
+//	store.Release(d)                                     // on VM destruction (closes conn)
+//	dom0 := store.Dom0()                                 // monitor/backends: Write, Watch, Transaction...
+//	go xenstore.Serve(ctx, store, unixListener)          // for `xenolith xenstore` (Dial)
+//
 // # Semantics (following tools/xenstored)
 //
 // Paths use letters, digits and -/_@; a path not starting with '/' is

@@ -8,7 +8,8 @@ import (
 // Errno is one of the error names that travel in an XS_ERROR reply. The
 // wire carries the name ("ENOENT"), never a number; the values here are the
 // positions in xsd_errors (xen/include/public/io/xs_wire.h), which new
-// errors may only extend.
+// errors may only extend, plus one: the zero Errno means "no error" inside
+// the package and is never sent.
 //
 // Errno implements error, so that the Client returns one (wrapped with the
 // operation and path) and callers test with errors.Is(err, xenstore.ENOENT).
@@ -16,39 +17,36 @@ type Errno uint8
 
 // The error names of xsd_errors, in the header's order.
 const (
-	EINVAL    Errno = iota // invalid argument, malformed request, bad path
-	EACCES                 // permission denied
-	EEXIST                 // watch already registered with this path and token
-	EISDIR                 // is a directory (unused by the store)
-	ENOENT                 // no such node, transaction or watch
-	ENOMEM                 // out of memory
-	ENOSPC                 // quota exceeded (nodes, watches, transactions, size)
-	EIO                    // internal inconsistency
-	ENOTEMPTY              // directory not empty (unused by the store)
-	ENOSYS                 // unsupported message type
-	EROFS                  // read-only (unused by the store)
-	EBUSY                  // transaction already in progress
-	EAGAIN                 // transaction conflicted: retry it
-	EISCONN                // already connected (unused by the store)
-	E2BIG                  // reply or request larger than XENSTORE_PAYLOAD_MAX
-	EPERM                  // operation not permitted (changing a node's owner)
+	EINVAL    Errno = iota + 1 // invalid argument, malformed request, bad path
+	EACCES                     // permission denied
+	EEXIST                     // watch already registered with this path and token
+	EISDIR                     // is a directory (unused by the store)
+	ENOENT                     // no such node, transaction or watch
+	ENOMEM                     // out of memory
+	ENOSPC                     // quota exceeded (nodes, watches, transactions, size)
+	EIO                        // internal inconsistency
+	ENOTEMPTY                  // directory not empty (unused by the store)
+	ENOSYS                     // unsupported message type
+	EROFS                      // read-only (unused by the store)
+	EBUSY                      // transaction already in progress
+	EAGAIN                     // transaction conflicted: retry it
+	EISCONN                    // already connected (unused by the store)
+	E2BIG                      // reply or request larger than XENSTORE_PAYLOAD_MAX
+	EPERM                      // operation not permitted (changing a node's owner)
 )
 
-var errnoNames = [...]string{
-	EINVAL: "EINVAL", EACCES: "EACCES", EEXIST: "EEXIST", EISDIR: "EISDIR",
-	ENOENT: "ENOENT", ENOMEM: "ENOMEM", ENOSPC: "ENOSPC", EIO: "EIO",
-	ENOTEMPTY: "ENOTEMPTY", ENOSYS: "ENOSYS", EROFS: "EROFS", EBUSY: "EBUSY",
-	EAGAIN: "EAGAIN", EISCONN: "EISCONN", E2BIG: "E2BIG", EPERM: "EPERM",
-}
+// errnoNames lists the names in xsd_errors order (index = Errno - 1).
+var errnoNames = [...]string{"EINVAL", "EACCES", "EEXIST", "EISDIR", "ENOENT", "ENOMEM",
+	"ENOSPC", "EIO", "ENOTEMPTY", "ENOSYS", "EROFS", "EBUSY", "EAGAIN", "EISCONN", "E2BIG", "EPERM"}
 
 // Name returns the errno's name as sent on the wire, e.g. "ENOENT".
 // Values outside the table are reported as EINVAL, as xenstored does for an
 // untranslatable error.
 func (e Errno) Name() string {
-	if int(e) < len(errnoNames) {
-		return errnoNames[e]
+	if e >= 1 && int(e) <= len(errnoNames) {
+		return errnoNames[e-1]
 	}
-	return errnoNames[EINVAL]
+	return errnoNames[0]
 }
 
 // Error implements error.
@@ -58,7 +56,7 @@ func (e Errno) Error() string { return "xenstore: " + e.Name() }
 func errnoByName(name string) (Errno, bool) {
 	for i, n := range errnoNames {
 		if n == name {
-			return Errno(i), true
+			return Errno(i + 1), true
 		}
 	}
 	return 0, false

@@ -80,34 +80,41 @@ func FuzzMessage(f *testing.F) {
 	})
 }
 
-// FuzzRing services a connection whose ring page holds arbitrary bytes,
-// lets the fuzzer change the page between Service calls, and checks that
-// nothing panics and the output queue stays bounded.
+// FuzzRing services a connection whose ring page holds arbitrary bytes (the
+// request area and the index/control words, given separately so that seeds
+// stay small), lets the fuzzer change the page between Service calls, and
+// checks that nothing panics and the output queue stays bounded.
 func FuzzRing(f *testing.F) {
-	page := func(start uint32, reqs ...[]byte) []byte {
-		p := make([]byte, 4096)
+	ctrl := func(start, reqLen uint32) []byte {
+		c := make([]byte, 32)
+		put32(c, RingReqConsOff-2048, start)
+		put32(c, RingReqProdOff-2048, start+reqLen)
+		put32(c, RingRspConsOff-2048, start)
+		put32(c, RingRspProdOff-2048, start)
+		return c
+	}
+	// req lays requests out as they sit in the ring from index start.
+	req := func(start uint32, reqs ...[]byte) []byte {
 		var stream []byte
 		for _, r := range reqs {
 			stream = append(stream, r...)
 		}
+		area := make([]byte, min(RingSize, int(start%RingSize)+len(stream)))
 		for i, c := range stream {
-			p[RingReqOff+int((start+uint32(i))%RingSize)] = c
+			area[(start+uint32(i))%RingSize] = c
 		}
-		put32(p, RingReqConsOff, start)
-		put32(p, RingReqProdOff, start+uint32(len(stream)))
-		put32(p, RingRspConsOff, start)
-		put32(p, RingRspProdOff, start)
-		return p
+		return area
 	}
-	f.Add(page(0, encodeReq(TypeWrite, 1, 0, append(str("a"), 'b')), encodeReq(TypeRead, 2, 0, str("a"))), []byte{})
-	f.Add(page(0xfffffff8, encodeReq(TypeWatch, 1, 0, str("a", "t")), encodeReq(TypeTransactionStart, 2, 0, str(""))), []byte{0, 1, 2})
-	f.Add(page(100, Header{Type: TypeRead, Len: 5000}.Append(nil)), []byte{})
-	f.Add(make([]byte, 4096), []byte{0x08, 0x08, 0x30})
-	f.Fuzz(func(t *testing.T, ring []byte, edits []byte) {
-		if len(ring) < 4096 {
-			ring = append(ring, make([]byte, 4096-len(ring))...)
-		}
-		ring = ring[:4096]
+	two := [][]byte{encodeReq(TypeWrite, 1, 0, append(str("a"), 'b')), encodeReq(TypeRead, 2, 0, str("a"))}
+	f.Add(ctrl(0, 42), req(0, two...), []byte{})
+	w := [][]byte{encodeReq(TypeWatch, 1, 0, str("a", "t")), encodeReq(TypeTransactionStart, 2, 0, str(""))}
+	f.Add(ctrl(0x3f8, 39), req(0x3f8, w...), []byte{0x4c, 0x08, 0x40})
+	f.Add(ctrl(100, 16), req(100, Header{Type: TypeRead, Len: 5000}.Append(nil)), []byte{})
+	f.Add([]byte{}, []byte{}, []byte{0x14, 0x08, 0x01})
+	f.Fuzz(func(t *testing.T, ctrl, reqArea, edits []byte) {
+		ring := make([]byte, 4096)
+		copy(ring[RingReqOff:RingReqOff+RingSize], reqArea)
+		copy(ring[2048:2048+32], ctrl)
 		s := New(Options{OutputLimit: 16 << 10})
 		if err := s.Introduce(5); err != nil {
 			t.Fatal(err)
@@ -115,10 +122,11 @@ func FuzzRing(f *testing.F) {
 		conn := NewRingConn(s, 5, ring, func() {})
 		defer conn.Close()
 		conn.Service()
-		// Each 3-byte edit writes one byte of the page (offset from the
-		// first two), then the guest consumes replies and kicks again.
+		// Each 3-byte edit writes one byte of the first 2080 bytes of the
+		// page (offset from the first two), then the guest consumes
+		// replies and kicks again.
 		for len(edits) >= 3 {
-			off := int(binary.LittleEndian.Uint16(edits)) % len(ring)
+			off := int(binary.LittleEndian.Uint16(edits)) % RingInterfaceSize
 			ring[off] = edits[2]
 			edits = edits[3:]
 			put32(ring, RingRspConsOff, le32(ring, RingRspProdOff))

@@ -134,13 +134,14 @@ func (g *guest) takeEvents(ms []Message) {
 // returns (and clears) all events seen so far.
 func (g *guest) drainEvents() []WatchEvent {
 	for range 1000 {
+		g.pull()
 		before := le32(g.ring, RingRspProdOff)
 		g.conn.Service()
-		g.pull()
 		if le32(g.ring, RingRspProdOff) == before {
 			break
 		}
 	}
+	g.pull()
 	g.takeEvents(g.msgs)
 	g.msgs = nil
 	ev := g.events

@@ -49,7 +49,7 @@ func TestNodeOpsOverRing(t *testing.T) {
 		{"rm removed node", TypeRead, 0, str("deep"), TypeError, "ENOENT\x00"},
 		{"rm missing with parent", TypeRm, 0, str("data/none"), TypeRm, "OK\x00"},
 		{"rm missing parent", TypeRm, 0, str("nope/none"), TypeError, "ENOENT\x00"},
-		{"home lists children", TypeDirectory, 0, str(""+"/local/domain/5"), TypeDirectory, "data\x00dir\x00"},
+		{"home lists children", TypeDirectory, 0, str("/local/domain/5"), TypeDirectory, "data\x00dir\x00"},
 		{"get perms", TypeGetPerms, 0, str("data/a"), TypeGetPerms, "n5\x00"},
 		{"set perms", TypeSetPerms, 0, str("data/a", "n5", "r6"), TypeSetPerms, "OK\x00"},
 		{"get perms after set", TypeGetPerms, 0, str("data/a"), TypeGetPerms, "n5\x00r6\x00"},
@@ -264,11 +264,12 @@ func TestErrnoNames(t *testing.T) {
 	want := []string{"EINVAL", "EACCES", "EEXIST", "EISDIR", "ENOENT", "ENOMEM", "ENOSPC", "EIO",
 		"ENOTEMPTY", "ENOSYS", "EROFS", "EBUSY", "EAGAIN", "EISCONN", "E2BIG", "EPERM"}
 	for i, n := range want {
-		if got := Errno(i).Name(); got != n {
-			t.Errorf("Errno(%d).Name() = %q, want %q", i, got, n)
+		e := Errno(i + 1)
+		if got := e.Name(); got != n {
+			t.Errorf("Errno(%d).Name() = %q, want %q", e, got, n)
 		}
-		if e, ok := errnoByName(n); !ok || e != Errno(i) {
-			t.Errorf("errnoByName(%q) = %v, %v", n, e, ok)
+		if got, ok := errnoByName(n); !ok || got != e {
+			t.Errorf("errnoByName(%q) = %v, %v", n, got, ok)
 		}
 	}
 	if got := Errno(200).Name(); got != "EINVAL" {

@@ -10,9 +10,9 @@ type Access uint8
 
 // Access rights, and their letters on the wire ("n", "r", "w", "b").
 const (
-	AccessNone  Access = 0                         // n: no access
-	AccessRead  Access = 1                         // r: read only
-	AccessWrite Access = 2                         // w: write only
+	AccessNone  Access = 0                        // n: no access
+	AccessRead  Access = 1                        // r: read only
+	AccessWrite Access = 2                        // w: write only
 	AccessBoth         = AccessRead | AccessWrite // b: read and write
 
 	// accessOwner is the extra right of a node's owner (and of privileged

@@ -24,8 +24,9 @@ import (
 // across any number of Service calls.
 //
 // Replies and watch events are written as the response ring has space; the
-// rest waits in a queue. While more than 64 KiB wait, Service stops reading
-// requests until the guest consumes replies; if queued output (then only
+// rest waits in a queue. While 64 KiB (or half the store's OutputLimit, if
+// smaller) wait, Service stops reading requests until the guest consumes
+// replies; if queued output (then only
 // watch events) exceeds the store's OutputLimit, the connection is broken
 // with XENSTORE_ERROR_COMM. A broken connection has its watches and
 // transactions dropped and is no longer serviced, unless the guest asks for
@@ -246,7 +247,11 @@ func (c *Conn) kick() {
 	}
 	if c.servicing.Load() {
 		c.pendingNotify.Store(true)
-		return
+		// Service may have finished between the two atomics above and
+		// missed the flag: whoever takes it back notifies.
+		if c.servicing.Load() || !c.pendingNotify.Swap(false) {
+			return
+		}
 	}
 	c.notify()
 }

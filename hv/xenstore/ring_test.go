@@ -59,7 +59,7 @@ func TestRingLargeMessages(t *testing.T) {
 		g := newGuest(t, s, 0, start)
 		// A payload of PayloadMax bytes needs several fills of the ring
 		// in both directions.
-		value := bytes.Repeat([]byte("0123456789"), 409)[:PayloadMax-len("/big")-1]
+		value := bytes.Repeat([]byte("0123456789"), 410)[:PayloadMax-len("/big")-1]
 		wantReply(t, "big write", g.do(TypeWrite, 0, append(str("/big"), value...)), TypeWrite, "OK\x00")
 		m := g.do(TypeRead, 0, str("/big"))
 		if m.Type != TypeRead || !bytes.Equal(m.Payload, value) {
@@ -192,6 +192,43 @@ func TestRingOutputOverflow(t *testing.T) {
 	}
 	if got := le32(g.ring, RingErrorOff); got != RingErrorComm {
 		t.Errorf("error field %d, want %d", got, RingErrorComm)
+	}
+}
+
+func TestRingOverflowDuringFire(t *testing.T) {
+	// Limits one event apart, so that the overflow hits each of the
+	// guest's watches in turn.
+	for limit := 2048; limit < 2048+4*38; limit += 38 {
+		s := New(Options{OutputLimit: limit})
+		if err := s.Introduce(5); err != nil {
+			t.Fatal(err)
+		}
+		c := s.Dom0()
+		ch, err := c.Watch("/local/domain/5", "dom0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := newGuest(t, s, 5, 0)
+		// Several watches of the breaking guest on the same path, next to
+		// a watch of another connection: the guest's watches vanish while
+		// an event is being fired to them.
+		for _, tok := range []string{"a", "b", "c", "d"} {
+			g.do(TypeWatch, 0, str("/local/domain/5", tok))
+		}
+		for i := range 100 {
+			if err := c.Write("/local/domain/5/"+pad(i, 3), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := g.conn.Err(); !errors.Is(err, ErrOutputOverflow) {
+			t.Fatalf("limit %d: Err() = %v, want ErrOutputOverflow", limit, err)
+		}
+		for i := range 101 {
+			if ev := recvEvent(t, ch); i == 100 && ev.Path != "/local/domain/5/099" {
+				t.Errorf("limit %d: last event %v", limit, ev)
+			}
+		}
+		c.Close()
 	}
 }
 

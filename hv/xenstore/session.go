@@ -204,11 +204,18 @@ func (sess *session) err() error {
 // any watch events it causes, for every session), then kicks the sessions
 // with new output. The payload is not retained.
 func (s *Store) handle(sess *session, m Message) {
+	kickAll(s.locked(func() {
+		if !sess.detached && sess.err() == nil {
+			s.dispatch(sess, m)
+		}
+	}))
+}
+
+// locked runs f with mu held and returns the sessions it left with new
+// output, for the caller to kick once mu is released.
+func (s *Store) locked(f func()) []*session {
 	s.mu.Lock()
-	if !sess.detached && sess.err() == nil {
-		s.dispatch(sess, m)
-	}
-	dirty := s.takeDirty()
-	s.mu.Unlock()
-	kickAll(dirty)
+	defer s.mu.Unlock()
+	f()
+	return s.takeDirty()
 }

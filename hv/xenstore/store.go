@@ -184,11 +184,8 @@ func (s *Store) IsIntroduced(d DomID) bool {
 // error. The guest's ring connection is attached separately, by
 // NewRingConn.
 func (s *Store) Introduce(d DomID) error {
-	s.mu.Lock()
-	e := s.introduce(d)
-	dirty := s.takeDirty()
-	s.mu.Unlock()
-	kickAll(dirty)
+	var e Errno
+	kickAll(s.locked(func() { e = s.introduce(d) }))
 	if e != 0 {
 		return fmt.Errorf("xenstore introduce domain %d: %w", d, e)
 	}
@@ -201,11 +198,8 @@ func (s *Store) Introduce(d DomID) error {
 // entries naming it are removed from other nodes' permissions, and
 // @releaseDomain watches fire. It fails with ENOENT if d is not introduced.
 func (s *Store) Release(d DomID) error {
-	s.mu.Lock()
-	e := s.release(d)
-	dirty := s.takeDirty()
-	s.mu.Unlock()
-	kickAll(dirty)
+	var e Errno
+	kickAll(s.locked(func() { e = s.release(d) }))
 	if e != 0 {
 		return fmt.Errorf("xenstore release domain %d: %w", d, e)
 	}

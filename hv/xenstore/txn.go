@@ -10,14 +10,12 @@ package xenstore
 // view of nodes it has not yet touched follows the global tree; the
 // generation check turns any such change into EAGAIN at commit.
 type txn struct {
-	id     uint32
-	nodes  map[string]*node // overlay: the transaction's version; nil = removed
-	seen   map[string]uint64
-	events []txEvent
-	owned  map[DomID]int // change in the number of nodes each domain owns
+	id     uint32            // the id the client uses in tx_id
+	nodes  map[string]*node  // overlay: the transaction's version; nil = removed
+	seen   map[string]uint64 // generation of each accessed node at first access (0: absent)
+	events []txEvent         // watch events to fire on commit
+	owned  map[DomID]int     // change in the number of nodes each domain owns
 }
-
-// seen maps node name to its generation at first access (0: absent).
 
 // txEvent is a watch event queued until commit.
 type txEvent struct {

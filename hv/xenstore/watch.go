@@ -35,17 +35,21 @@ func (s *Store) addWatch(w *watch) {
 }
 
 // removeWatch unregisters w from the path index (the caller removes it
-// from its session). Called with mu held.
+// from its session). It builds a new list rather than editing the old one
+// in place, because fire may be iterating over the old one (a session
+// that breaks while receiving an event loses its watches). Called with mu
+// held.
 func (s *Store) removeWatch(w *watch) {
 	list := s.watches[w.name]
-	if i := slices.Index(list, w); i >= 0 {
-		list = slices.Delete(list, i, i+1)
+	i := slices.Index(list, w)
+	if i < 0 {
+		return
 	}
-	if len(list) == 0 {
+	if len(list) == 1 {
 		delete(s.watches, w.name)
-	} else {
-		s.watches[w.name] = list
+		return
 	}
+	s.watches[w.name] = slices.Concat(list[:i], list[i+1:])
 }
 
 // fire generates watch events for a change of name, as xenstored's
