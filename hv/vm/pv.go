@@ -76,12 +76,18 @@ func (v *VM) setupPV() error {
 	for i := range p.timers {
 		p.timers[i] = &vcpuTimer{p: p, vcpu: i}
 	}
+	// The guest TSC is read inside an ioctl: anchor it at the midpoint of
+	// the host times around it, and keep the half-width as the clock's
+	// uncertainty so that timers never fire early in the guest's view.
 	tsc := []kvm.MSR{{Index: kvm.MSRTSC}}
-	t0 := time.Now()
+	ta := time.Now()
 	if err := v.vcpus[0].kv.GetMSRs(tsc); err != nil {
 		return err
 	}
-	p.clock = newPVClock(v.tscKHz, tsc[0].Data, t0, v.start)
+	tb := time.Now()
+	half := tb.Sub(ta) / 2
+	p.clock = newPVClock(v.tscKHz, tsc[0].Data, ta.Add(half), v.start)
+	p.clock.margin = half + time.Microsecond
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel

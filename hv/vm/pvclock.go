@@ -17,6 +17,9 @@ type pvclock struct {
 	mul       uint32    // tsc_to_system_mul (32.32 fixed point)
 	shift     int8      // tsc_shift
 	wallStart time.Time // wallclock at system time 0
+	// margin is how far the guest's view of system time may lead the
+	// host's: deadlines are converted that much later.
+	margin time.Duration
 }
 
 // newPVClock derives the scaling so that ns = ((tsc << shift) * mul) >> 32
@@ -49,7 +52,9 @@ func newPVClock(tscKHz, tsc0 uint64, t0, start time.Time) *pvclock {
 func (p *pvclock) systemTime() uint64 { return uint64(time.Since(p.start).Nanoseconds()) }
 
 // deadline converts an absolute system time to a host time.
-func (p *pvclock) deadline(sys uint64) time.Time { return p.start.Add(time.Duration(sys)) }
+func (p *pvclock) deadline(sys uint64) time.Time {
+	return p.start.Add(time.Duration(sys) + p.margin)
+}
 
 // encode fills a 32-byte vcpu_time_info with the given version.
 func (p *pvclock) encode(b []byte, version uint32) {
