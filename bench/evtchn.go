@@ -89,14 +89,12 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 		m := Metric{Name: label[n], Unit: "ns", Summary: stats.Summarize(all[n]), Runs: perRun[n]}
 		if f, ok := floor[n]; ok {
 			m.Floor = label[f]
-			_, m.RatioLo, m.RatioHi = stats.RatioCI(perRun[n], perRun[f], 1000)
-			m.Ratio = stats.Median(perRun[n]) / stats.Median(perRun[f])
+			m.Ratio, m.RatioLo, m.RatioHi = stats.PairedRatio(perRun[n], perRun[f])
 		}
 		res.Metrics = append(res.Metrics, m)
 	}
 	m := Metric{Name: "guest -> guest round trip (two VMs, one process)", Unit: "ns", Summary: stats.Summarize(g2g), Floor: label["exit_floor"], Runs: g2gRun}
-	_, m.RatioLo, m.RatioHi = stats.RatioCI(g2gRun, perRun["exit_floor"], 1000)
-	m.Ratio = stats.Median(g2gRun) / stats.Median(perRun["exit_floor"])
+	m.Ratio, m.RatioLo, m.RatioHi = stats.PairedRatio(g2gRun, perRun["exit_floor"])
 	res.Metrics = append(res.Metrics, m)
 	for _, mode := range []string{"block", "poll"} {
 		var late, lateRun []float64

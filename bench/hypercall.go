@@ -118,8 +118,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 		m := Metric{Name: label[n], Unit: "ns", Summary: stats.Summarize(all[n]), Runs: perRun[n]}
 		if f, ok := floor[n]; ok {
 			m.Floor = label[f]
-			m.Ratio, m.RatioLo, m.RatioHi = stats.RatioCI(perRun[n], perRun[f], 1000)
-			m.Ratio = stats.Median(perRun[n]) / stats.Median(perRun[f])
+			m.Ratio, m.RatioLo, m.RatioHi = stats.PairedRatio(perRun[n], perRun[f])
 		}
 		res.Metrics = append(res.Metrics, m)
 	}

@@ -123,3 +123,24 @@ func RatioCI(num, den []float64, resamples int) (ratio, lo, hi float64) {
 	sort.Float64s(rs)
 	return ratio, Percentile(rs, 2.5), Percentile(rs, 97.5)
 }
+
+// PairedRatio returns the median of per-run ratios num[i]/den[i] (values
+// measured in the same run) with a 95% bootstrap interval of that median.
+// Pairing removes run-to-run drift that an unpaired ratio of medians keeps.
+func PairedRatio(num, den []float64) (ratio, lo, hi float64) {
+	n := min(len(num), len(den))
+	if n == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	rs := make([]float64, 0, n)
+	for i := 0; i < n; i++ {
+		if den[i] != 0 {
+			rs = append(rs, num[i]/den[i])
+		}
+	}
+	if len(rs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	lo, hi = BootstrapMedianCI(rs, 0.95, 1000)
+	return Median(rs), lo, hi
+}

@@ -36,3 +36,13 @@ func TestRatioCI(t *testing.T) {
 		t.Errorf("ratio %v [%v, %v], want 2 inside", r, lo, hi)
 	}
 }
+
+func TestPairedRatio(t *testing.T) {
+	// Run-to-run drift affects both sides alike; the paired ratio stays 1.1.
+	den := []float64{10, 20, 30, 40, 50}
+	num := []float64{11, 22, 33, 44, 55}
+	r, lo, hi := PairedRatio(num, den)
+	if math.Abs(r-1.1) > 1e-9 || math.Abs(lo-1.1) > 1e-9 || math.Abs(hi-1.1) > 1e-9 {
+		t.Errorf("paired ratio %v [%v, %v], want 1.1", r, lo, hi)
+	}
+}

@@ -20,8 +20,8 @@ const benchUsage = `Usage: xenolith bench [SUITE] [flags]
 
 Measure what virtualisation costs on this host. Every figure is reported
 next to its floor measured in the same run, as p50/p99 with a 95% interval
-of the median and the ratio of medians (with a 95% bootstrap interval over
-runs).
+of the median, and a paired ratio to the floor: the median over runs of
+each run's median / floor median, with a 95% bootstrap interval.
 
 Suites:
   (none)      a short pass of every suite below: the default benchmark

@@ -88,15 +88,15 @@ __attribute__((noreturn)) void gk_kernel_ap(uint64_t cpu)
 /* cpl0_bench times the raw exit and the null hypercall at CPL0. */
 static long cpl0_bench(uint64_t n, uint64_t *raw, uint64_t *hcall)
 {
+	/* Interleaved, so that both see the same host conditions. */
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t t0 = rdtsc();
 		raw_exit();
-		raw[i] = rdtsc() - t0;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t t0 = rdtsc();
+		uint64_t t1 = rdtsc();
 		_hypercall2(__HYPERVISOR_xen_version, XENVER_version, 0);
-		hcall[i] = rdtsc() - t0;
+		uint64_t t2 = rdtsc();
+		raw[i] = t1 - t0;
+		hcall[i] = t2 - t1;
 	}
 	return 0;
 }
