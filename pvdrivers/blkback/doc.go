@@ -1,0 +1,46 @@
+// Package blkback is the monitor's Xen block backend (io/blkif.h): it
+// decodes blkif requests copied out of the shared ring (pvdrivers/ring),
+// validates them, moves data between the guest's granted pages and a
+// Storage, and produces blkif responses.
+//
+// # Requests
+//
+// READ, WRITE, FLUSH_DISKCACHE (with or without data), DISCARD and INDIRECT
+// (READ or WRITE with up to Config.MaxIndirectSegments segments in granted
+// indirect pages) are served; WRITE_BARRIER, RESERVED_1 and unknown
+// operations, and features not offered in Config, get BLKIF_RSP_EOPNOTSUPP.
+// A request that breaks the rules (segment count, first_sect > last_sect,
+// last_sect > 7, a sector range outside the disk, an unusable grant, a write
+// to a read-only disk) and any storage failure get BLKIF_RSP_ERROR. The
+// response's operation is the request's effective operation (indirect_op for
+// INDIRECT), as Linux blkfront expects; its id is always the request's.
+//
+// Every request is a private copy before it is decoded; indirect segment
+// pages are copied out of the grant before they are checked. The backend
+// touches guest memory only through Grants, and only inside the sectors each
+// segment names: a READ acquires its pages for writing (the backend writes
+// guest memory), a WRITE for reading.
+//
+// # Write ordering and flushes
+//
+// Requests on the ring are independent, as on a disk with a volatile write
+// cache: Engine runs them concurrently and completes them in any order, and a
+// completed WRITE is in the host page cache (or, with O_DIRECT, handed to the
+// device), not necessarily durable. The guarantee is the one
+// BLKIF_OP_FLUSH_DISKCACHE promises:
+//
+//   - A FLUSH_DISKCACHE starts only after every write-type request (WRITE,
+//     INDIRECT write, DISCARD, flush with data) that the backend took from
+//     the ring before it has completed, then calls Storage.Flush (fdatasync
+//     for File). So when the guest sees the flush's OKAY, every write it had
+//     seen completed before issuing the flush — and every write it issued
+//     before the flush — is durable: it survives a kill -9 of the monitor
+//     and a host crash (to the extent the host's storage honours fdatasync).
+//   - A FLUSH_DISKCACHE carrying data segments (Linux sends flush and FUA
+//     writes this way) flushes, writes its data, and flushes again before
+//     completing, so its own data is durable too.
+//   - Nothing is promised for writes issued after a flush, nor for the
+//     order in which concurrent writes to the same sectors land.
+//   - A flush failure is BLKIF_RSP_ERROR; the guest must assume nothing
+//     since its last successful flush is durable.
+package blkback
