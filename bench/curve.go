@@ -1,5 +1,7 @@
 package bench
 
+import "github.com/xenolith/xenolith/bench/stats"
+
 // Curve is a chart's worth of data a suite produces, e.g. the SLO metric
 // against VMs running. Reports draw it; records keep it.
 type Curve struct {
@@ -22,4 +24,19 @@ type Series struct {
 type HLine struct {
 	Label string  `json:"label"`
 	Y     float64 `json:"y"`
+}
+
+// batchMedians groups xs in consecutive batches of k and returns each
+// batch's median: the run-level values of metrics sampled one event at a
+// time (boots), so that comparisons between records test batches rather
+// than single, drift-correlated events.
+func batchMedians(xs []float64, k int) []float64 {
+	var out []float64
+	for i := 0; i+k <= len(xs); i += k {
+		out = append(out, stats.Median(xs[i:i+k]))
+	}
+	if len(out) == 0 && len(xs) > 0 {
+		out = append(out, stats.Median(xs))
+	}
+	return out
 }

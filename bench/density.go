@@ -263,11 +263,14 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 	one := func(name, unit string, v float64) {
 		res.Metrics = append(res.Metrics, Metric{Name: name, Unit: unit, Summary: stats.Summarize([]float64{v}), Runs: []float64{v}})
 	}
-	one(fmt.Sprintf("process RSS per VM at %d VMs", top.VMs), "bytes", top.RSSPerVM)
-	one(fmt.Sprintf("process PSS per VM at %d VMs", top.VMs), "bytes", top.PSSPerVM)
-	one(fmt.Sprintf("kernel memory per VM at %d VMs (slab, page tables, stacks, vmalloc)", top.VMs), "bytes", top.KernelPerVM)
-	one(fmt.Sprintf("host CPU at %d VMs", top.VMs), "cores", top.HostCPU)
-	one(fmt.Sprintf("exits/s at %d VMs", top.VMs), "exits/s", top.ExitsPerSec)
+	// Names without the count, so records that stopped at different
+	// counts still compare; the count is in a note.
+	res.Notes = append(res.Notes, fmt.Sprintf("per-VM figures are for the largest fleet measured: %d VMs", top.VMs))
+	one("process RSS per VM, largest fleet", "bytes", top.RSSPerVM)
+	one("process PSS per VM, largest fleet", "bytes", top.PSSPerVM)
+	one("kernel memory per VM, largest fleet (slab, page tables, stacks, vmalloc)", "bytes", top.KernelPerVM)
+	one("host CPU, largest fleet", "cores", top.HostCPU)
+	one("exits/s, largest fleet", "exits/s", top.ExitsPerSec)
 	// Creation latency with few and with many VMs running.
 	if len(boots) > 0 {
 		maxRun := 0
@@ -285,10 +288,10 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 			}
 		}
 		if len(low) > 0 {
-			res.Metrics = append(res.Metrics, Metric{Name: "VM creation to main, <20 VMs running", Unit: "ns", Summary: stats.Summarize(low), Runs: low})
+			res.Metrics = append(res.Metrics, Metric{Name: "VM creation to main, <20 VMs running", Unit: "ns", Summary: stats.Summarize(low), Samples: low, Runs: batchMedians(low, 5)})
 		}
 		if len(high) > 0 {
-			m := Metric{Name: fmt.Sprintf("VM creation to main, %d-%d VMs running", maxRun-20, maxRun), Unit: "ns", Summary: stats.Summarize(high), Runs: high}
+			m := Metric{Name: "VM creation to main, largest fleet (last 20 VMs)", Unit: "ns", Summary: stats.Summarize(high), Samples: high, Runs: batchMedians(high, 5)}
 			if len(low) > 0 {
 				m.Floor = "VM creation to main, <20 VMs running"
 				m.Ratio = stats.Percentile(sorted(high), 99) / stats.Percentile(sorted(low), 99)

@@ -3,6 +3,8 @@ package record
 import (
 	"errors"
 	"fmt"
+
+	"github.com/xenolith/xenolith/bench"
 )
 
 // Curve kinds: how a report draws a curve.
@@ -15,7 +17,7 @@ const (
 	KindCDF = "cdf"
 	// KindStacked draws one bar per distinct x, each series a segment
 	// stacked on the previous ones (a memory breakdown); an x missing from
-	// a series counts as zero there.
+	// a series counts as zero there, a negative segment is drawn as zero.
 	KindStacked = "stacked"
 )
 
@@ -28,12 +30,14 @@ type Curve struct {
 	Kind   string   `json:"kind,omitempty"`  // KindLine (default), KindCDF or KindStacked
 	XLabel string   `json:"x_label"`         // x axis title with its unit
 	YLabel string   `json:"y_label"`         // y axis title with its unit
-	Series []Series `json:"series"`          // at least one
+	Series []Series `json:"series"`
 	// HLines are horizontal reference lines: an SLO, a floor.
 	HLines []HLine `json:"hlines,omitempty"`
-	// VLines are vertical reference lines: where a ramp stopped.
+	// VLines are vertical reference lines: where a ramp stopped (not
+	// drawn on stacked bars, whose x axis is categorical).
 	VLines []VLine `json:"vlines,omitempty"`
-	// LogY draws the y axis on a log scale (all y must be > 0).
+	// LogY draws the y axis of a line curve on a log scale (when every y
+	// and HLine is > 0); other kinds ignore it.
 	LogY bool `json:"log_y,omitempty"`
 }
 
@@ -63,8 +67,9 @@ func (c *Curve) EffectiveKind() string {
 	return c.Kind
 }
 
-// Validate checks that the curve can be drawn: a name, a known kind, at
-// least one series, finite coordinates, and positive y on a log axis.
+// Validate checks what a reader relies on: a name, a known kind and
+// finite coordinates. What only affects drawing (a y <= 0 on a log axis,
+// a negative stacked segment, no points) is the report's to handle.
 func (c *Curve) Validate() error {
 	if c.Name == "" {
 		return errors.New("no name")
@@ -74,19 +79,10 @@ func (c *Curve) Validate() error {
 	default:
 		return fmt.Errorf("%q: unknown kind %q (want line, cdf or stacked)", c.Name, c.Kind)
 	}
-	if len(c.Series) == 0 {
-		return fmt.Errorf("%q: no series", c.Name)
-	}
 	for _, s := range c.Series {
 		for i, p := range s.Points {
 			if !finite(p[0]) || !finite(p[1]) {
 				return fmt.Errorf("%q: series %q: point %d is not finite", c.Name, s.Label, i)
-			}
-			if c.LogY && c.EffectiveKind() != KindCDF && p[1] <= 0 {
-				return fmt.Errorf("%q: series %q: point %d has y <= 0 on a log axis", c.Name, s.Label, i)
-			}
-			if c.EffectiveKind() == KindStacked && p[1] < 0 {
-				return fmt.Errorf("%q: series %q: point %d is a negative stacked segment", c.Name, s.Label, i)
 			}
 		}
 	}
@@ -101,4 +97,35 @@ func (c *Curve) Validate() error {
 		}
 	}
 	return nil
+}
+
+// FromBench converts a suite's curve: its vertical lines carry their x
+// position in HLine.Y.
+func FromBench(suite string, c bench.Curve) Curve {
+	out := Curve{Name: c.Name, Suite: suite, Kind: c.Kind, XLabel: c.XLabel, YLabel: c.YLabel}
+	for _, s := range c.Series {
+		out.Series = append(out.Series, Series{Label: s.Label, Points: s.Points})
+	}
+	for _, h := range c.HLines {
+		out.HLines = append(out.HLines, HLine{Label: h.Label, Y: h.Y})
+	}
+	for _, v := range c.VLines {
+		out.VLines = append(out.VLines, VLine{Label: v.Label, X: v.Y})
+	}
+	return out
+}
+
+// AllCurves returns the curves of every result, in order, then the
+// record's own.
+func (r *Record) AllCurves() []Curve {
+	var out []Curve
+	for _, res := range r.Results {
+		if res == nil {
+			continue
+		}
+		for _, c := range res.Curves {
+			out = append(out, FromBench(res.Suite, c))
+		}
+	}
+	return append(out, r.Curves...)
 }

@@ -6,8 +6,9 @@ import (
 )
 
 // FormatValue formats a metric value for people: durations in "ns" scaled
-// to ns/us/ms/s, other units with three significant digits followed by the
-// unit (no unit for "count").
+// to ns/us/ms/s, sizes in "bytes" (or "B") to B/KiB/MiB/GiB, other units
+// with three significant digits followed by the unit (no unit for
+// "count").
 func FormatValue(unit string, v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return fmt.Sprint(v)
@@ -23,6 +24,18 @@ func FormatValue(unit string, v float64) string {
 			return sig3(v/1e3) + "us"
 		}
 		return sig3(v) + "ns"
+	}
+	if unit == "bytes" || unit == "B" {
+		a := math.Abs(v)
+		switch {
+		case a >= 1<<30:
+			return sig3(v/(1<<30)) + " GiB"
+		case a >= 1<<20:
+			return sig3(v/(1<<20)) + " MiB"
+		case a >= 1<<10:
+			return sig3(v/(1<<10)) + " KiB"
+		}
+		return sig3(v) + " B"
 	}
 	s := sig3(v)
 	if unit == "" || unit == "count" {

@@ -111,3 +111,12 @@ func kvmBackend(sysModule string) string {
 	}
 	return "none"
 }
+
+// hostname returns the host's name or "unknown".
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	return h
+}

@@ -173,7 +173,7 @@ func Parse(data []byte) (*Record, error) {
 	}
 	var schema int
 	if err := json.Unmarshal(*probe.Schema, &schema); err != nil {
-		return nil, fmt.Errorf("%w: schema %s is not an integer", ErrInvalid, *probe.Schema)
+		return nil, fmt.Errorf("%w: schema %s is not an integer", ErrInvalid, excerpt(*probe.Schema))
 	}
 	if schema > SchemaVersion {
 		return nil, fmt.Errorf("schema %d is %w (schema %d)", schema, ErrSchemaNewer, SchemaVersion)
@@ -186,4 +186,18 @@ func Parse(data []byte) (*Record, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// excerpt renders a JSON value on one line, cut to 40 bytes.
+func excerpt(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		b.Reset()
+		b.Write(raw)
+	}
+	s := strings.Join(strings.Fields(b.String()), " ")
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return s
 }

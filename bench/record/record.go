@@ -9,7 +9,6 @@ package record
 import (
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"github.com/xenolith/xenolith/bench"
@@ -125,6 +124,12 @@ func (r *Record) Validate() error {
 		if err := validateMetrics(res); err != nil {
 			return err
 		}
+		for i, c := range res.Curves {
+			bc := FromBench(res.Suite, c)
+			if err := bc.Validate(); err != nil {
+				return fmt.Errorf("%w: suite %q: curve %d: %v", ErrInvalid, res.Suite, i, err)
+			}
+		}
 	}
 	curves := map[string]bool{}
 	for i := range r.Curves {
@@ -144,14 +149,14 @@ func validateMetrics(res *bench.Result) error {
 	for i := range res.Metrics {
 		m := &res.Metrics[i]
 		if m.Name == "" {
-			return fmt.Errorf("%w: suite %s: metric %d has no name", ErrInvalid, res.Suite, i)
+			return fmt.Errorf("%w: suite %q: metric %d has no name", ErrInvalid, res.Suite, i)
 		}
 		if names[m.Name] {
-			return fmt.Errorf("%w: suite %s: metric %q appears twice", ErrInvalid, res.Suite, m.Name)
+			return fmt.Errorf("%w: suite %q: metric %q appears twice", ErrInvalid, res.Suite, m.Name)
 		}
 		names[m.Name] = true
 		if field := nonFinite(m); field != "" {
-			return fmt.Errorf("%w: suite %s: metric %q: %s is not a finite number", ErrInvalid, res.Suite, m.Name, field)
+			return fmt.Errorf("%w: suite %q: metric %q: %s is not a finite number", ErrInvalid, res.Suite, m.Name, field)
 		}
 	}
 	return nil
@@ -189,12 +194,3 @@ func nonFinite(m *bench.Metric) string {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-// hostname returns the host's name or "unknown".
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "unknown"
-	}
-	return h
-}

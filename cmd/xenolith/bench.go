@@ -35,15 +35,42 @@ Suites:
               VM, host CPU and exits at each step, bisects near the knee,
               names the limit that stopped it. Profiles: idle (default), cpu,
               mixed, blk, net, or a .json file of the same form
+
+Records and reports:
+  compare OLD.json NEW.json   per metric: medians with 95% intervals, a
+              Mann-Whitney U test on run-level values with Holm correction
+              and a practical threshold (default 5%); exit 1 on a
+              significant regression (named), 0 otherwise, 2 on unusable
+              input (too few runs, different configurations)
+  report RECORD.json...       a self-contained HTML page with charts (PNG)
+
+Every suite saves a record (JSON with raw samples, configuration, git
+revision and host) under --results (default results/) and prints its path
+on stderr; --format gobench prints benchstat-compatible lines.
 `
 
 // benchFlags are the flags every suite shares.
 type benchFlags struct {
-	json bool
+	json    bool
+	format  string
+	results string
 }
 
 func (b *benchFlags) register(fs *pflag.FlagSet) {
-	fs.BoolVar(&b.json, "json", false, "print the result as JSON instead of a table")
+	fs.BoolVar(&b.json, "json", false, "print the result as JSON instead of a table (same as --format json)")
+	fs.StringVar(&b.format, "format", "table", "output: table, json or gobench (benchstat input)")
+	fs.StringVar(&b.results, "results", "results", "directory for the run's record (empty: do not save one)")
+}
+
+func (b *benchFlags) check() error {
+	if b.json {
+		b.format = "json"
+	}
+	switch b.format {
+	case "table", "json", "gobench":
+		return nil
+	}
+	return usagef("bench: --format must be table, json or gobench, not %q", b.format)
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
@@ -60,6 +87,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return benchEvtchn(args, stdout, stderr)
 	case "density":
 		return benchDensity(args, stdout, stderr)
+	case "compare":
+		return benchCompare(args, stdout, stderr)
+	case "report":
+		return benchReport(args, stdout, stderr)
 	default:
 		return usagef("bench: unknown suite %q (see 'xenolith bench --help')", suite)
 	}
@@ -92,6 +123,9 @@ func benchDefault(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
 		return err
 	}
+	if err := bf.check(); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return usagef("bench: unexpected argument %q", fs.Arg(0))
 	}
@@ -117,7 +151,7 @@ func benchDefault(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printResults(stdout, bf, h, e, d)
+	return finish(stdout, stderr, bf, h, e, d)
 }
 
 func benchHypercall(args []string, stdout, stderr io.Writer) error {
@@ -130,6 +164,9 @@ func benchHypercall(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.ProcBoots, "process-boots", 10, "whole 'xenolith run' processes to time (0 skips)")
 	bf.register(fs)
 	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
+		return err
+	}
+	if err := bf.check(); err != nil {
 		return err
 	}
 	if o.Runs < 1 || o.Iterations < 10 || o.Boots < 1 || o.ProcBoots < 0 {
@@ -145,7 +182,7 @@ func benchHypercall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printResults(stdout, bf, res)
+	return finish(stdout, stderr, bf, res)
 }
 
 func benchEvtchn(args []string, stdout, stderr io.Writer) error {
@@ -156,6 +193,9 @@ func benchEvtchn(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Iterations, "iterations", 10000, "iterations per loop per run (at most 65536)")
 	bf.register(fs)
 	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
+		return err
+	}
+	if err := bf.check(); err != nil {
 		return err
 	}
 	if o.Runs < 1 || o.Iterations < 10 || o.Iterations > 65536 {
@@ -171,7 +211,7 @@ func benchEvtchn(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printResults(stdout, bf, res)
+	return finish(stdout, stderr, bf, res)
 }
 
 func benchDensity(args []string, stdout, stderr io.Writer) error {
@@ -188,6 +228,9 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.KSMSettle, "ksm-settle", 20*time.Second, "how long KSM may merge before memory is measured again")
 	bf.register(fs)
 	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
+		return err
+	}
+	if err := bf.check(); err != nil {
 		return err
 	}
 	if o.Max < 0 || o.Step < 0 || o.Searches < 1 || o.Window <= 0 {
@@ -211,12 +254,28 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printResults(stdout, bf, res)
+	return finish(stdout, stderr, bf, res)
+}
+
+// finish saves the run's record (unless --results is empty) and prints the
+// results in the chosen format.
+func finish(stdout, stderr io.Writer, bf benchFlags, results ...*bench.Result) error {
+	if bf.results != "" {
+		path, err := writeRecord(results, bf.results)
+		if err != nil {
+			return fmt.Errorf("saving the record: %w", err)
+		}
+		fmt.Fprintf(stderr, "xenolith: record saved to %s (render it with 'xenolith bench report %s')\n", path, path)
+	}
+	if bf.format == "gobench" {
+		return formatGobench(stdout, results...)
+	}
+	return printResults(stdout, bf, results...)
 }
 
 // printResults prints results as JSON or as one table per suite.
 func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
-	if bf.json {
+	if bf.format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if len(results) == 1 {

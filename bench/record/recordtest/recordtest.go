@@ -95,7 +95,7 @@ func Curves(r *rand.Rand) []record.Curve {
 		},
 		{
 			Name: "Boot time CDF", Suite: "density", Kind: record.KindCDF, XLabel: "create to main (ms)", YLabel: "fraction of boots",
-			Series: []record.Series{{Label: "1000 boots", Points: boots}},
+			Series: []record.Series{{Label: "200 boots", Points: boots}},
 		},
 	}
 }
