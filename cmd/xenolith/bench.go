@@ -265,7 +265,10 @@ func finish(stdout, stderr io.Writer, bf benchFlags, results ...*bench.Result) e
 		if err != nil {
 			return fmt.Errorf("saving the record: %w", err)
 		}
-		fmt.Fprintf(stderr, "xenolith: record saved to %s (render it with 'xenolith bench report %s')\n", path, path)
+		fmt.Fprintf(stderr, "xenolith: record saved to %s\n", path)
+		if err := benchReport([]string{path}, stderr, stderr); err != nil {
+			fmt.Fprintf(stderr, "xenolith: report not rendered: %v\n", err)
+		}
 	}
 	if bf.format == "gobench" {
 		return formatGobench(stdout, results...)
