@@ -315,12 +315,21 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 	var rss, kern, slab, pt []([2]float64)
 	for _, st := range steps {
 		bySearch[st.Search] = append(bySearch[st.Search], [2]float64{float64(st.VMs), st.SLOValue})
+		// Per-step charts of one search only (the last): stacking or
+		// joining several searches' steps at the same x would add them up.
+		// The one-VM step is left out: the Go runtime's start-up dominates it.
+		if st.Search != steps[len(steps)-1].Search || st.VMs < 2 {
+			continue
+		}
 		cpu = append(cpu, [2]float64{float64(st.VMs), st.HostCPU})
 		exits = append(exits, [2]float64{float64(st.VMs), st.ExitsPerSec})
 		rss = append(rss, [2]float64{float64(st.VMs), st.RSSPerVM / 1024})
 		kern = append(kern, [2]float64{float64(st.VMs), math.Max(0, st.VmallocPerVM) / 1024})
 		slab = append(slab, [2]float64{float64(st.VMs), st.SlabPerVM / 1024})
 		pt = append(pt, [2]float64{float64(st.VMs), (st.PageTablesPerVM + st.KernelStackPerVM) / 1024})
+	}
+	for _, pts := range [][][2]float64{cpu, exits, rss, kern, slab, pt} {
+		sort.Slice(pts, func(a, b int) bool { return pts[a][0] < pts[b][0] })
 	}
 	sloCurve := Curve{Name: "density: SLO metric vs VMs running", Kind: "line", XLabel: "VMs running"}
 	switch p.Probe {
@@ -354,7 +363,7 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 	res.Curves = append(res.Curves,
 		Curve{Name: "VM creation latency vs VMs running", Kind: "line", XLabel: "VMs already running", YLabel: "creation to main (ms)",
 			Series: []Series{{Label: "each VM", Points: create}}},
-		Curve{Name: "memory per VM", Kind: "stacked", XLabel: "VMs running", YLabel: "KiB per VM",
+		Curve{Name: "memory per VM (last search)", Kind: "stacked", XLabel: "VMs running", YLabel: "KiB per VM",
 			Series: []Series{{Label: "process RSS", Points: rss}, {Label: "slab", Points: slab}, {Label: "page tables + kernel stacks", Points: pt}, {Label: "vmalloc", Points: kern}}},
 		Curve{Name: "boot time CDF", Kind: "cdf", XLabel: "creation to main (ms)", YLabel: "fraction of VMs",
 			Series: []Series{{Label: "all VMs", Points: cdf}}},
