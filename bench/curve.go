@@ -40,3 +40,19 @@ func batchMedians(xs []float64, k int) []float64 {
 	}
 	return out
 }
+
+// batchSize picks a batch of at least 2 samples giving about 10 batches.
+func batchSize(n int) int { return max(2, n/10) }
+
+// ratioMetric is the per-run ratio of a metric to its floor as a metric of
+// its own (unit "ratio"): ratios travel between hosts and drift far less
+// between runs than absolute times, so comparisons test them.
+func ratioMetric(name string, num, den []float64) Metric {
+	var rs []float64
+	for i := 0; i < len(num) && i < len(den); i++ {
+		if den[i] != 0 {
+			rs = append(rs, num[i]/den[i])
+		}
+	}
+	return Metric{Name: name + " / floor", Unit: "ratio", Summary: stats.Summarize(rs), Runs: rs}
+}

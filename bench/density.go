@@ -288,10 +288,10 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 			}
 		}
 		if len(low) > 0 {
-			res.Metrics = append(res.Metrics, Metric{Name: "VM creation to main, <20 VMs running", Unit: "ns", Summary: stats.Summarize(low), Samples: low, Runs: batchMedians(low, 5)})
+			res.Metrics = append(res.Metrics, Metric{Name: "VM creation to main, <20 VMs running", Unit: "ns", Summary: stats.Summarize(low), Samples: low, Runs: batchMedians(low, batchSize(len(low)))})
 		}
 		if len(high) > 0 {
-			m := Metric{Name: "VM creation to main, largest fleet (last 20 VMs)", Unit: "ns", Summary: stats.Summarize(high), Samples: high, Runs: batchMedians(high, 5)}
+			m := Metric{Name: "VM creation to main, largest fleet (last 20 VMs)", Unit: "ns", Summary: stats.Summarize(high), Samples: high, Runs: batchMedians(high, batchSize(len(high)))}
 			if len(low) > 0 {
 				m.Floor = "VM creation to main, <20 VMs running"
 				m.Ratio = stats.Percentile(sorted(high), 99) / stats.Percentile(sorted(low), 99)

@@ -92,6 +92,9 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 			m.Ratio, m.RatioLo, m.RatioHi = stats.PairedRatio(perRun[n], perRun[f])
 		}
 		res.Metrics = append(res.Metrics, m)
+		if f, ok := floor[n]; ok {
+			res.Metrics = append(res.Metrics, ratioMetric(m.Name, perRun[n], perRun[f]))
+		}
 	}
 	m := Metric{Name: "guest -> guest round trip (two VMs, one process)", Unit: "ns", Summary: stats.Summarize(g2g), Floor: label["exit_floor"], Runs: g2gRun}
 	m.Ratio, m.RatioLo, m.RatioHi = stats.PairedRatio(g2gRun, perRun["exit_floor"])

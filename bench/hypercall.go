@@ -121,6 +121,9 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 			m.Ratio, m.RatioLo, m.RatioHi = stats.PairedRatio(perRun[n], perRun[f])
 		}
 		res.Metrics = append(res.Metrics, m)
+		if f, ok := floor[n]; ok {
+			res.Metrics = append(res.Metrics, ratioMetric(m.Name, perRun[n], perRun[f]))
+		}
 	}
 
 	var boot []float64
@@ -137,14 +140,14 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 		}
 		boot = append(boot, float64(out.Main.Sub(out.Created).Nanoseconds()))
 	}
-	res.Metrics = append(res.Metrics, Metric{Name: "VM create to guest main (in-process)", Unit: "ns", Summary: stats.Summarize(boot), Samples: boot, Runs: batchMedians(boot, 5)})
+	res.Metrics = append(res.Metrics, Metric{Name: "VM create to guest main (in-process)", Unit: "ns", Summary: stats.Summarize(boot), Samples: boot, Runs: batchMedians(boot, batchSize(len(boot)))})
 
 	if o.ProcBoots > 0 {
 		p, err := processBoots(o, progress)
 		if err != nil {
 			return nil, err
 		}
-		res.Metrics = append(res.Metrics, Metric{Name: "`xenolith run hello.elf` process, start to exit", Unit: "ns", Summary: stats.Summarize(p), Samples: p, Runs: batchMedians(p, 5)})
+		res.Metrics = append(res.Metrics, Metric{Name: "`xenolith run hello.elf` process, start to exit", Unit: "ns", Summary: stats.Summarize(p), Samples: p, Runs: batchMedians(p, batchSize(len(p)))})
 	}
 	return res, nil
 }

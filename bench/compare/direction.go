@@ -32,7 +32,7 @@ var directions = map[string]Direction{
 	"ns": LowerIsBetter, "us": LowerIsBetter, "ms": LowerIsBetter, "s": LowerIsBetter,
 	"count": LowerIsBetter, "exits": LowerIsBetter, "exits/s": LowerIsBetter, "cores": LowerIsBetter,
 	"B": LowerIsBetter, "bytes": LowerIsBetter, "KiB": LowerIsBetter, "MiB": LowerIsBetter, "GiB": LowerIsBetter,
-	"%": LowerIsBetter,
+	"%": LowerIsBetter, "ratio": LowerIsBetter, // cost relative to a floor
 
 	"VMs": HigherIsBetter, "ops/s": HigherIsBetter, "req/s": HigherIsBetter, "iops": HigherIsBetter,
 	"pps": HigherIsBetter, "B/s": HigherIsBetter, "KiB/s": HigherIsBetter, "MiB/s": HigherIsBetter,
@@ -43,7 +43,7 @@ var directions = map[string]Direction{
 // DirectionOf infers a metric's direction from its unit. Lower is better
 // for times ("ns", "us", "ms", "s"), counts of costly events ("count",
 // "exits", "exits/s"), resources used ("cores", "B", "bytes", "KiB",
-// "MiB", "GiB", "%"); higher is better for capacity ("VMs") and
+// "MiB", "GiB", "%"), costs relative to a floor ("ratio"); higher is better for capacity ("VMs") and
 // throughput ("ops/s", "req/s", "iops", "pps", "B/s", "KiB/s", "MiB/s",
 // "GiB/s", "kB/s", "MB/s", "GB/s", "Mbit/s", "Gbit/s"); any other unit has
 // an unknown direction.

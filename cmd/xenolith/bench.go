@@ -308,6 +308,8 @@ func printResults(w io.Writer, bf benchFlags, results ...*bench.Result) error {
 			case "ns":
 			case "bytes":
 				f = func(v float64) string { return fmt.Sprintf("%.1f KiB", v/1024) }
+			case "ratio":
+				f = func(v float64) string { return fmt.Sprintf("%.3fx", v) }
 			default:
 				f = func(v float64) string { return fmt.Sprintf("%.4g %s", v, m.Unit) }
 			}

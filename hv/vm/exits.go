@@ -88,6 +88,9 @@ func (c *vcpu) hypercall() {
 	call := xen.Call{Nr: k.SyncReg(kvm.RegRAX) & 0xffffffff, Args: [5]uint64{
 		k.SyncReg(kvm.RegRDI), k.SyncReg(kvm.RegRSI), k.SyncReg(kvm.RegRDX),
 		k.SyncReg(kvm.RegR10), k.SyncReg(kvm.RegR8)}}
+	if hypercallDelay > 0 {
+		spinFor(hypercallDelay)
+	}
 	ret := c.vm.xen.Hypercall(c, call)
 	if c.vm.stopping() {
 		return
