@@ -48,6 +48,7 @@ type DensityStep struct {
 	PageTablesPerVM  float64
 	KernelStackPerVM float64
 	Threads, FDs     uint64
+	MapsPerVM        float64 // process memory mappings added per VM
 }
 
 // errLimit names a host limit that stopped a search.
@@ -151,6 +152,7 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 			st.VmallocPerVM = (float64(h1.Vmalloc) - float64(base.Vmalloc)) / n
 			st.KernelPerVM = st.SlabPerVM + st.PageTablesPerVM + st.KernelStackPerVM + st.VmallocPerVM
 			st.Threads, st.FDs = h1.Threads, h1.FDs
+			st.MapsPerVM = (float64(h1.Maps) - float64(base.Maps)) / n
 			switch p.Probe {
 			case "boot":
 				st.SLOValue = st.CreateP99Ms
@@ -271,6 +273,7 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 	one("kernel memory per VM, largest fleet (slab, page tables, stacks, vmalloc)", "bytes", top.KernelPerVM)
 	one("host CPU, largest fleet", "cores", top.HostCPU)
 	one("exits/s, largest fleet", "exits/s", top.ExitsPerSec)
+	one("memory mappings per VM, largest fleet", "count", top.MapsPerVM)
 	// Creation latency with few and with many VMs running.
 	if len(boots) > 0 {
 		maxRun := 0

@@ -45,6 +45,7 @@ type HostSample struct {
 	RSS, PSS    uint64 // this process
 	Threads     uint64 // this process (includes KVM's per-VM workers)
 	FDs         uint64
+	Maps        uint64 // memory mappings of this process (vm.max_map_count applies)
 	CPU         time.Duration // this process's user+system time
 	MemFree     uint64        // host
 	MemAvail    uint64
@@ -68,6 +69,9 @@ func SampleHost() HostSample {
 	}
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		s.FDs = uint64(len(ents))
+	}
+	if b, err := os.ReadFile("/proc/self/maps"); err == nil {
+		s.Maps = uint64(bytes.Count(b, []byte{'\n'}))
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
