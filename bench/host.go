@@ -45,7 +45,7 @@ type HostSample struct {
 	RSS, PSS    uint64 // this process
 	Threads     uint64 // this process (includes KVM's per-VM workers)
 	FDs         uint64
-	Maps        uint64 // memory mappings of this process (vm.max_map_count applies)
+	Maps        uint64        // memory mappings of this process (vm.max_map_count applies)
 	CPU         time.Duration // this process's user+system time
 	MemFree     uint64        // host
 	MemAvail    uint64
