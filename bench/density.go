@@ -96,6 +96,7 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 	var found []float64
 	var allBoots []bootSample
 	var limitNote string
+	var searchNotes []string
 	start := time.Now()
 	var solo float64
 	for search := 0; search < o.Searches; search++ {
@@ -232,9 +233,10 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 		found = append(found, float64(good))
 		allBoots = append(allBoots, f.boots...)
 		fmt.Fprintf(progress, "density: search %d/%d found %d VMs at SLO (%s)\n", search+1, o.Searches, good, limitNote)
+		searchNotes = append(searchNotes, fmt.Sprintf("search %d: %d VMs at SLO; %s", search+1, good, limitNote))
 		f.close()
 	}
-	res.Notes = append([]string{limitNote}, res.Notes...)
+	res.Notes = append(searchNotes, res.Notes...)
 	densityMetrics(res, p, found, steps, allBoots)
 	densityCurves(res, p, steps, allBoots)
 	return res, nil
