@@ -34,6 +34,7 @@ func TestBadInput(t *testing.T) {
 	notELF := writeFile(t, "notelf", []byte("#!/bin/sh\necho hi\n"))
 	empty := writeFile(t, "empty.elf", nil)
 	truncated := writeFile(t, "trunc.elf", []byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0})
+	oddDisk := writeFile(t, "odd.img", make([]byte, 1000))
 	cases := []struct {
 		name string
 		args []string
@@ -52,6 +53,9 @@ func TestBadInput(t *testing.T) {
 		{"unaligned memory", []string{"run", "--mem", "4097", notELF}, "multiple of 4 KiB"},
 		{"zero vcpus", []string{"run", "--vcpus", "0", notELF}, "out of range"},
 		{"too many vcpus", []string{"run", "--vcpus", "1000", notELF}, "out of range"},
+		{"missing disk", []string{"run", "--disk", "/nonexistent/disk.img", notELF}, "no such file"},
+		{"disk not whole sectors", []string{"run", "--disk", oddDisk, notELF}, "not a multiple of 512"},
+		{"disk bad option", []string{"run", "--disk", oddDisk + ",fast", notELF}, "unknown option"},
 		{"bench unknown suite", []string{"bench", "nosuch"}, "unknown suite"},
 		{"bench bad runs", []string{"bench", "hypercall", "--runs", "0"}, "--runs"},
 		{"probe extra arg", []string{"probe", "x"}, "unexpected argument"},

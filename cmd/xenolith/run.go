@@ -11,6 +11,8 @@ import (
 
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/vm"
+	"github.com/xenolith/xenolith/internal/devices"
+	"github.com/xenolith/xenolith/pvdrivers/blkback"
 )
 
 const runUsage = `Usage: xenolith run [flags] KERNEL.elf
@@ -32,6 +34,7 @@ type runOptions struct {
 	cmdline  string
 	verbose  bool
 	xsSocket string
+	disks    []string
 }
 
 func (o *runOptions) register(fs interface {
@@ -47,7 +50,9 @@ func (o *runOptions) register(fs interface {
 
 func (o *runOptions) registerRun(fs interface {
 	StringVar(*string, string, string, string)
+	StringArrayVar(*[]string, string, []string, string)
 }) {
+	fs.StringArrayVar(&o.disks, "disk", nil, "attach a raw disk image as a Xen PV block device: PATH[,ro][,direct] (repeatable; vbd 0, 1, ...)")
 	fs.StringVar(&o.xsSocket, "xenstore-socket", "", "serve the VM's xenstore on this unix socket (default "+socketDir()+"/xenstore-PID.sock)")
 }
 
@@ -96,6 +101,25 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var files []*blkback.File
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	for _, spec := range o.disks {
+		ds, err := devices.ParseDiskSpec(spec)
+		if err != nil {
+			return usagef("--disk: %v", err)
+		}
+		f, err := devices.OpenDisk(ds)
+		if err != nil {
+			return usagef("--disk: %v", err)
+		}
+		files = append(files, f)
+	}
 	if err := vm.CheckConfig(cfg); err != nil {
 		return usagef("%s: %v", fs.Arg(0), err)
 	}
@@ -116,6 +140,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	defer vm.WaitClosed()
 	defer m.Close()
+	for i, f := range files {
+		d, err := devices.AttachDisk(m, i, f, cfg.Logger)
+		if err != nil {
+			return fmt.Errorf("disk %d: %w", i, err)
+		}
+		files[i] = nil // the Disk owns it now
+		defer d.Close()
+	}
 	stopStore, err := serveXenstore(m.Store(), o.xsSocket)
 	if err != nil {
 		fmt.Fprintf(stderr, "xenolith: %v (continuing without the xenstore socket)\n", err)
