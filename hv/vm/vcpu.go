@@ -25,6 +25,7 @@ type vcpu struct {
 	isUp        bool             // running (vCPU 0 starts up)
 	initialised bool             // has a register state (vCPU 0 always)
 	upCh        chan struct{}    // signalled when the vCPU should (re)start
+	stats       *kvm.Stats       // binary statistics, opened at creation (nil if unavailable)
 	wakeFD      int              // eventfd that wakes a vCPU blocked in SCHEDOP_block / poll
 	sleeping    atomic.Bool      // the vCPU thread is (about to be) in ppoll on wakeFD
 	down        atomic.Bool      // VCPUOP_down requested
@@ -43,6 +44,9 @@ func (v *VM) newVCPU(id int, supported []kvm.CPUIDEntry) (*vcpu, error) {
 		return nil, fmt.Errorf("vm: eventfd for vCPU %d: %w", id, err)
 	}
 	c := &vcpu{vm: v, id: id, kv: kv, upCh: make(chan struct{}, 1), wakeFD: wfd, initialised: id == 0}
+	// Opened now: KVM_GET_STATS_FD is a vCPU ioctl, which waits for
+	// KVM_RUN to return, so it cannot be issued while the guest runs.
+	c.stats, _ = kv.StatsFD()
 	if err := kv.SetCPUID(cpuidFor(supported, id, v.cfg.DomID)); err != nil {
 		kv.Close()
 		return nil, err
@@ -72,6 +76,9 @@ func cpuidFor(supported []kvm.CPUIDEntry, vcpuID int, domID uint16) []kvm.CPUIDE
 }
 
 func (c *vcpu) close() {
+	if c.stats != nil {
+		c.stats.Close()
+	}
 	c.kv.Close()
 	unix.Close(c.wakeFD)
 }

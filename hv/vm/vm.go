@@ -329,16 +329,16 @@ func (v *VM) Exits() uint64 {
 }
 
 // VCPUStats reads KVM's binary statistics of vCPU i (e.g. "exits",
-// "insn_emulation"). It opens a stats fd per call; use it sparingly.
+// "insn_emulation", "blocking"). It is a pread on a fd opened at creation,
+// so it may be called while the vCPU runs.
 func (v *VM) VCPUStats(i int) (map[string]uint64, error) {
 	if i < 0 || i >= len(v.vcpus) {
 		return nil, fmt.Errorf("vm: no vCPU %d", i)
 	}
-	s, err := v.vcpus[i].kv.StatsFD()
-	if err != nil {
-		return nil, err
+	s := v.vcpus[i].stats
+	if s == nil {
+		return nil, fmt.Errorf("vm: vCPU %d has no binary statistics (KVM_CAP_BINARY_STATS_FD)", i)
 	}
-	defer s.Close()
 	return s.Read()
 }
 
