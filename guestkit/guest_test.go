@@ -102,6 +102,8 @@ func TestShutdownReasons(t *testing.T) {
 		{"poweroff code=3", vm.ReasonCrash, 3, 67},
 		{"crash code=1", vm.ReasonReboot, 1, 65},
 		{"triplefault", vm.ReasonDestroyed, -1, 70},
+		// Every vCPU in HLT with interrupts off is a poweroff in Xen.
+		{"halt", vm.ReasonPoweroff, -1, 0},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.arg, " ", "_"), func(t *testing.T) {

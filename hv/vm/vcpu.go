@@ -28,6 +28,8 @@ type vcpu struct {
 	stats       *kvm.Stats       // binary statistics, opened at creation (nil if unavailable)
 	wakeFD      int              // eventfd that wakes a vCPU blocked in SCHEDOP_block / poll
 	sleeping    atomic.Bool      // the vCPU thread is (about to be) in ppoll on wakeFD
+	haltProbe   atomic.Bool      // the halt watcher kicked this vCPU to look at it
+	haltedNoIF  atomic.Bool      // at the last probe: halted with RFLAGS.IF clear
 	down        atomic.Bool      // VCPUOP_down requested
 	exits       atomic.Uint64    // exits handled
 	regs        kvm.Regs         // scratch for the thread
@@ -159,8 +161,12 @@ func (c *vcpu) loop() bool {
 		if exit.Reason == kvm.ExitInterrupted {
 			// A kick: re-arm KVM_RUN and look at the VM state again.
 			c.kv.ClearImmediateExit()
+			if c.haltProbe.Load() {
+				c.recordHalt()
+			}
 			continue
 		}
+		c.haltedNoIF.Store(false)
 		c.handle(exit)
 	}
 }

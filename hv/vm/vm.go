@@ -211,6 +211,8 @@ func (v *VM) Run(ctx context.Context) (Result, error) {
 		}(c)
 	}
 	v.vcpus[0].markUp()
+	halts.add(v)
+	defer halts.remove(v)
 	select {
 	case <-ctx.Done():
 		v.stop(Result{Reason: ReasonStopped})
