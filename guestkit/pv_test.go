@@ -230,6 +230,7 @@ func (r *recorder) Fatalf(format string, args ...any) {
 
 // errRecorderAbort unwinds a first attempt that hit a fatal check.
 var errRecorderAbort = fmt.Errorf("recorder: fatal check")
+
 func (r *recorder) Logf(format string, args ...any) {}
 
 func xenbusHandshake(t tb) {
