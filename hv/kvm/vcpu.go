@@ -268,12 +268,6 @@ func (c *VCPU) SyncPaging() (cr0, cr3, cr4, efer uint64) {
 	return le.Uint64(c.run[o:]), le.Uint64(c.run[o+16:]), le.Uint64(c.run[o+24:]), le.Uint64(c.run[o+40:])
 }
 
-// SyncCPL returns the current privilege level (CS.DPL... SS.DPL) from the
-// sync area. SetSyncMask must include SyncSregs.
-func (c *VCPU) SyncCPL() int {
-	// SS is the sixth segment; its DPL byte sits at offset 16 within it.
-	return int(c.run[runOffSyncSregs+5*sizeofSegment+16])
-}
 
 // GetMSRs reads the given MSRs (KVM_GET_MSRS); Data is filled in place.
 func (c *VCPU) GetMSRs(msrs []MSR) error {

@@ -32,7 +32,6 @@ type vcpu struct {
 	haltedNoIF  atomic.Bool      // at the last probe: halted with RFLAGS.IF clear
 	down        atomic.Bool      // VCPUOP_down requested
 	exits       atomic.Uint64    // exits handled
-	regs        kvm.Regs         // scratch for the thread
 }
 
 func (v *VM) newVCPU(id int, supported []kvm.CPUIDEntry) (*vcpu, error) {
@@ -166,7 +165,9 @@ func (c *vcpu) loop() bool {
 			}
 			continue
 		}
-		c.haltedNoIF.Store(false)
+		if c.haltedNoIF.Load() {
+			c.haltedNoIF.Store(false) // it ran again: no longer halted
+		}
 		c.handle(exit)
 	}
 }
