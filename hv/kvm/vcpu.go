@@ -268,7 +268,6 @@ func (c *VCPU) SyncPaging() (cr0, cr3, cr4, efer uint64) {
 	return le.Uint64(c.run[o:]), le.Uint64(c.run[o+16:]), le.Uint64(c.run[o+24:]), le.Uint64(c.run[o+40:])
 }
 
-
 // GetMSRs reads the given MSRs (KVM_GET_MSRS); Data is filled in place.
 func (c *VCPU) GetMSRs(msrs []MSR) error {
 	b := make([]byte, sizeofMSRsHeader+len(msrs)*sizeofMSREntry)
