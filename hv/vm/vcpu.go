@@ -112,6 +112,11 @@ func (c *vcpu) thread() {
 	defer runtime.UnlockOSThread()
 	c.kv.BindThread()
 	defer c.kv.UnbindThread()
+	if f := c.vm.cfg.OnVCPUThread; f != nil {
+		tid := unix.Gettid()
+		f(c.id, tid, true)
+		defer f(c.id, tid, false)
+	}
 	for {
 		select {
 		case <-c.upCh:

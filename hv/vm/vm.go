@@ -43,6 +43,10 @@ type Config struct {
 	// Store is the xenstore shared by VMs in one process; nil gives the VM
 	// a store of its own.
 	Store *xenstore.Store
+	// OnVCPUThread is called on each vCPU's OS thread when it starts
+	// (start true) and before it exits (start false), with the thread id:
+	// tracers use it to attribute kernel events to this VM. Nil ignores.
+	OnVCPUThread func(vcpu, tid int, start bool)
 }
 
 // VM is one virtual machine.
