@@ -35,6 +35,7 @@ type runOptions struct {
 	verbose  bool
 	xsSocket string
 	disks    []string
+	nets     []string
 }
 
 func (o *runOptions) register(fs interface {
@@ -53,6 +54,7 @@ func (o *runOptions) registerRun(fs interface {
 	StringArrayVar(*[]string, string, []string, string)
 }) {
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach a raw disk image as a Xen PV block device: PATH[,ro][,direct] (repeatable; vbd 0, 1, ...)")
+	registerNetFlag(fs, &o.nets)
 	fs.StringVar(&o.xsSocket, "xenstore-socket", "", "serve the VM's xenstore on this unix socket (default "+socketDir()+"/xenstore-PID.sock)")
 }
 
@@ -120,6 +122,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		files = append(files, f)
 	}
+	netSpecs, err := parseNetSpecs(o.nets)
+	if err != nil {
+		return err
+	}
 	if err := vm.CheckConfig(cfg); err != nil {
 		return usagef("%s: %v", fs.Arg(0), err)
 	}
@@ -148,6 +154,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		files[i] = nil // the Disk owns it now
 		defer d.Close()
 	}
+	closeNets, err := attachNets(m, netSpecs, cfg.Logger)
+	if err != nil {
+		return fmt.Errorf("net: %w", err)
+	}
+	defer closeNets()
 	stopStore, err := serveXenstore(m.Store(), o.xsSocket)
 	if err != nil {
 		fmt.Fprintf(stderr, "xenolith: %v (continuing without the xenstore socket)\n", err)
