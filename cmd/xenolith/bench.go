@@ -33,6 +33,10 @@ Suites:
   blk         4 KiB random reads through PV block (blkbench in a VM) against
               the same reads done natively on the same file, at queue depth
               32 (IOPS) and 1 (latency), with exits and monitor CPU per request
+  net         UDP through PV net (netbench in VMs): VM<->VM through the
+              in-process switch and VM<->host through tap, against the host's
+              own veth path with the same sizes; throughput, packet rate,
+              round trips, exits and CPU per packet (root)
   density     how many VMs of a profile fit on this host within its SLO:
               ramps VMs in one process, measures the SLO probe, memory per
               VM, host CPU and exits at each step, bisects near the knee,
@@ -92,6 +96,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return benchDensity(args, stdout, stderr)
 	case "blk":
 		return benchBlk(args, stdout, stderr)
+	case "net":
+		return benchNet(args, stdout, stderr)
 	case "compare":
 		return benchCompare(args, stdout, stderr)
 	case "report":
