@@ -110,6 +110,8 @@ func (c *vcpu) kick() {
 func (c *vcpu) thread() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	vcpuThreadStarted()
+	defer vcpuThreadStopped()
 	c.kv.BindThread()
 	defer c.kv.UnbindThread()
 	if f := c.vm.cfg.OnVCPUThread; f != nil {
