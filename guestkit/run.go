@@ -33,6 +33,9 @@ type RunOptions struct {
 	// OnStart runs once the VM is created, with the VM (e.g. to read its
 	// counters from OnReport).
 	OnStart func(m *vm.VM)
+	// OnVCPUThread is passed to vm.Config.OnVCPUThread (tracers register
+	// the vCPU threads with it).
+	OnVCPUThread func(vcpu, tid int, start bool)
 }
 
 // Outcome is what a run produced.
@@ -115,7 +118,7 @@ func Run(sys *kvm.System, o RunOptions) (*Outcome, error) {
 	}
 	m, err := vm.New(sys, vm.Config{
 		Name: name, MemBytes: o.MemBytes, VCPUs: o.VCPUs, Kernel: img, Cmdline: cmdline,
-		Console: w, DomID: o.DomID, Hub: o.Hub, Store: o.Store,
+		Console: w, DomID: o.DomID, Hub: o.Hub, Store: o.Store, OnVCPUThread: o.OnVCPUThread,
 		OnReport: func(r vm.Report) {
 			mu.Lock()
 			out.Reports = append(out.Reports, r)
