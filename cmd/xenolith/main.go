@@ -44,6 +44,7 @@ func init() {
 		{"run", "boot a PVH kernel in a VM and stream its console", cmdRun},
 		{"probe", "show what this host's KVM offers and how guest code runs", cmdProbe},
 		{"bench", "measure virtualisation costs (xenolith bench --help)", cmdBench},
+		{"trace", "live per-VM KVM counters of a running monitor (eBPF)", cmdTrace},
 		{"xenstore", "read and change a running monitor's xenstore", cmdXenstore},
 		{"version", "print the version", cmdVersion},
 	}
