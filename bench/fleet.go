@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xenolith/xenolith/guestkit"
@@ -14,6 +16,19 @@ import (
 	"github.com/xenolith/xenolith/hv/xenstore"
 )
 
+// vmFleet is a set of running VMs a density search grows and shrinks: all
+// in this process (fleet) or one child process per VM (procFleet).
+type vmFleet interface {
+	size() int
+	add() error   // create one VM and wait until its guest reaches main
+	remove(n int) // stop and release the newest n VMs
+	close()       // remove all and wait until the kernel released them
+	bootLog() []bootSample
+	exits() uint64 // user-space exits of every VM so far
+	probe(window time.Duration) probeSample
+	sample() HostSample // memory and CPU of whatever hosts the VMs
+}
+
 // fleet is the set of VMs a density search keeps running in this process.
 type fleet struct {
 	sys     *kvm.System
@@ -22,6 +37,7 @@ type fleet struct {
 	hub     *evtchn.Hub
 	store   *xenstore.Store
 	images  map[string][]byte
+	dir     string // blk probe: where each VM's image lives
 	members []*member
 	nextDom uint16
 	boots   []bootSample // every VM created, in order
@@ -31,7 +47,10 @@ type fleet struct {
 type member struct {
 	m       *vm.VM
 	program string
-	counter uint64 // GPA of the work counter (rate probe), 0 if none
+	counter atomic.Uint64 // GPA of the work counter (rate probe), 0 if none
+	ringGPA atomic.Uint64 // GPA of the latency ring (blk probe), 0 if none
+	ring    ringReader    // used by the measuring goroutine only
+	disk    *probeDisk
 	done    chan struct{}
 }
 
@@ -39,6 +58,15 @@ type member struct {
 type bootSample struct {
 	Running int
 	Boot    time.Duration
+}
+
+// programOf returns the guest program and arguments of the i-th VM of a
+// profile.
+func programOf(p *Profile, i int) (string, string) {
+	if p.Alternate != "" && i%2 == 1 {
+		return p.Alternate, ""
+	}
+	return p.Program, p.Args
 }
 
 func newFleet(sys *kvm.System, prof *Profile, memOpts mem.Options) (*fleet, error) {
@@ -54,15 +82,23 @@ func newFleet(sys *kvm.System, prof *Profile, memOpts mem.Options) (*fleet, erro
 		}
 		f.images[p] = img
 	}
+	if prof.Probe == "blk" {
+		dir, err := os.MkdirTemp("", "xenolith-density-")
+		if err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+		f.dir = dir
+	}
 	return f, nil
 }
 
+func (f *fleet) size() int             { return len(f.members) }
+func (f *fleet) bootLog() []bootSample { return f.boots }
+func (f *fleet) sample() HostSample    { return SampleHost() }
+
 // add creates one VM, starts it and waits until its guest reaches main.
 func (f *fleet) add() error {
-	prog := f.prof.Program
-	if f.prof.Alternate != "" && len(f.members)%2 == 1 {
-		prog = f.prof.Alternate
-	}
+	prog, args := programOf(f.prof, len(f.members))
 	mb := &member{program: prog, done: make(chan struct{})}
 	mainc := make(chan time.Time, 1)
 	var once sync.Once
@@ -73,13 +109,15 @@ func (f *fleet) add() error {
 	}
 	m, err := vm.New(f.sys, vm.Config{
 		Name: fmt.Sprintf("d%d", dom), DomID: dom, MemBytes: uint64(f.prof.MemMiB) << 20, VCPUs: f.prof.VCPUs,
-		Kernel: f.images[prog], Cmdline: prog + " " + f.prof.Args, Hub: f.hub, Store: f.store, Memory: f.memOpts,
+		Kernel: f.images[prog], Cmdline: prog + " " + args, Hub: f.hub, Store: f.store, Memory: f.memOpts,
 		OnReport: func(r vm.Report) {
 			switch {
 			case r.Kind == vm.ReportMark && r.Msg == "main":
 				once.Do(func() { mainc <- r.Time })
 			case r.Kind == vm.ReportMetric && r.Msg == "counter_gpa":
-				mb.counter = r.Value
+				mb.counter.Store(r.Value)
+			case r.Kind == vm.ReportMetric && r.Msg == "lat_ring_gpa":
+				mb.ringGPA.Store(r.Value)
 			}
 		},
 	})
@@ -87,6 +125,12 @@ func (f *fleet) add() error {
 		return err
 	}
 	mb.m = m
+	if f.dir != "" {
+		if mb.disk, err = attachProbeDisk(m, f.dir, dom); err != nil {
+			m.Close() // no disk attached
+			return err
+		}
+	}
 	go func() {
 		defer close(mb.done)
 		m.Run(context.Background())
@@ -95,15 +139,43 @@ func (f *fleet) add() error {
 	case t := <-mainc:
 		f.boots = append(f.boots, bootSample{Running: len(f.members), Boot: t.Sub(m.Created())})
 	case <-mb.done:
+		mb.disk.close()
 		m.Close()
 		return fmt.Errorf("VM %d ended before reaching main", dom)
 	case <-time.After(60 * time.Second):
 		m.Stop()
 		<-mb.done
+		mb.disk.close()
 		m.Close()
 		return fmt.Errorf("VM %d did not reach main within 60 s", dom)
 	}
+	if f.prof.Probe == "blk" {
+		if err := waitRing(mb); err != nil {
+			m.Stop()
+			<-mb.done
+			mb.disk.close()
+			m.Close()
+			return fmt.Errorf("VM %d: %w", dom, err)
+		}
+	}
 	f.members = append(f.members, mb)
+	return nil
+}
+
+// waitRing waits until a blk-probe guest has opened its disk and published
+// its latency ring (its workload runs from then on).
+func waitRing(mb *member) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for mb.ringGPA.Load() == 0 {
+		select {
+		case <-mb.done:
+			return fmt.Errorf("guest ended before its block probe started")
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("block probe did not start within 60 s")
+		}
+	}
 	return nil
 }
 
@@ -119,6 +191,7 @@ func (f *fleet) remove(n int) {
 	}
 	for _, mb := range gone {
 		<-mb.done
+		mb.disk.close() // before guest RAM goes: the backend reads the ring
 		mb.m.Close()
 	}
 }
@@ -127,6 +200,22 @@ func (f *fleet) remove(n int) {
 func (f *fleet) close() {
 	f.remove(len(f.members))
 	vm.WaitClosed()
+	if f.dir != "" {
+		os.RemoveAll(f.dir)
+	}
+}
+
+// probe measures the profile's probe across window (rate or blk), or just
+// waits for window.
+func (f *fleet) probe(window time.Duration) probeSample {
+	switch f.prof.Probe {
+	case "rate":
+		return probeSample{rates: f.rates(window)}
+	case "blk":
+		return f.blkLatencies(window)
+	}
+	time.Sleep(window)
+	return probeSample{}
 }
 
 // rates samples every rate-probed VM's work counter across window and
@@ -138,10 +227,10 @@ func (f *fleet) rates(window time.Duration) []float64 {
 	}
 	var first []s
 	for _, mb := range f.members {
-		if mb.counter == 0 {
+		if mb.counter.Load() == 0 {
 			continue
 		}
-		if v, err := mb.m.Memory().Load64(mem.GPA(mb.counter)); err == nil {
+		if v, err := mb.m.Memory().Load64(mem.GPA(mb.counter.Load())); err == nil {
 			first = append(first, s{mb, v})
 		}
 	}
@@ -150,11 +239,33 @@ func (f *fleet) rates(window time.Duration) []float64 {
 	el := time.Since(t0).Seconds()
 	var out []float64
 	for _, x := range first {
-		if v, err := x.mb.m.Memory().Load64(mem.GPA(x.mb.counter)); err == nil {
+		if v, err := x.mb.m.Memory().Load64(mem.GPA(x.mb.counter.Load())); err == nil {
 			out = append(out, float64(v-x.v)/el)
 		}
 	}
 	return out
+}
+
+// blkLatencies collects every VM's block read latencies completed during
+// window, and each VM's reads per second.
+func (f *fleet) blkLatencies(window time.Duration) probeSample {
+	for _, mb := range f.members {
+		mb.ring.follow(mb.ringGPA.Load())
+		mb.ring.take(mb.m.Memory(), mb.m.TSCKHz()) // discard what came before
+	}
+	t0 := time.Now()
+	time.Sleep(window)
+	el := time.Since(t0).Seconds()
+	var ps probeSample
+	for _, mb := range f.members {
+		if mb.ring.gpa == 0 {
+			continue
+		}
+		lats, n := mb.ring.take(mb.m.Memory(), mb.m.TSCKHz())
+		ps.lats = append(ps.lats, lats...)
+		ps.rates = append(ps.rates, float64(n)/el)
+	}
+	return ps
 }
 
 // exits sums the user-space exits of every VM.

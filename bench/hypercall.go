@@ -54,6 +54,16 @@ type Result struct {
 	// Notes are findings a person should read with the figures (e.g. the
 	// resource that limited a density search).
 	Notes []string `json:"notes,omitempty"`
+	// Tables are figures best read as a table, e.g. eBPF-measured figures
+	// per VM; reports show them as they are.
+	Tables []Table `json:"tables,omitempty"`
+}
+
+// Table is a titled table of text cells.
+type Table struct {
+	Title   string     `json:"title"`
+	Columns []string   `json:"columns"`
+	Rows    [][]string `json:"rows"`
 }
 
 // nsSeries converts a guest's TSC-cycle series to nanoseconds.

@@ -96,6 +96,7 @@ type page struct {
 type recView struct {
 	Name     string
 	Meta     [][2]string
+	Headline []HeadlineRow
 	Suites   []suiteView
 	Overhead *imageView
 	Curves   []curveView
@@ -107,6 +108,7 @@ type suiteView struct {
 	Config string
 	Rows   []metricRow
 	Notes  []string
+	Tables []bench.Table
 }
 
 type metricRow struct {
@@ -128,7 +130,7 @@ type curveView struct {
 }
 
 func recordView(r *record.Record, name, prefix, dir string, out *Output) (recView, error) {
-	rv := recView{Name: name, Meta: meta(r)}
+	rv := recView{Name: name, Meta: meta(r), Headline: Headline(r.Results)}
 	for _, res := range r.Results {
 		rv.Suites = append(rv.Suites, suiteOf(res))
 	}
@@ -203,7 +205,7 @@ func meta(r *record.Record) [][2]string {
 }
 
 func suiteOf(res *bench.Result) suiteView {
-	sv := suiteView{Name: res.Suite, TSCKHz: res.TSCKHz, Notes: res.Notes}
+	sv := suiteView{Name: res.Suite, TSCKHz: res.TSCKHz, Notes: res.Notes, Tables: res.Tables}
 	if res.Config != nil {
 		if b, err := json.MarshalIndent(res.Config, "", "  "); err == nil {
 			sv.Config = string(b)

@@ -38,6 +38,11 @@ summary { cursor: pointer; color: #0072B2; }
 <table class="meta">
 {{range .Meta}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>
 {{end}}</table>
+{{if .Headline}}<h3>Headline</h3>
+<table>
+<tr><th>suite</th><th>metric</th><th>p50 [95% CI]</th><th>p99</th><th>ratio to floor [95% CI]</th></tr>
+{{range .Headline}}<tr><td>{{.Suite}}</td><td>{{.Metric}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{if .Ratio}}{{.Ratio}}{{else}}–{{end}}</td></tr>
+{{end}}</table>{{end}}
 {{range .Suites}}
 <h3>Suite {{.Name}}</h3>
 {{if .TSCKHz}}<p class="sub">Guest TSC {{.TSCKHz}} kHz.</p>{{end}}
@@ -45,7 +50,12 @@ summary { cursor: pointer; color: #0072B2; }
 <tr><th>metric</th><th>runs</th><th>samples</th><th>p50</th><th>95% CI of p50</th><th>p99</th><th>ratio to floor [95% CI]</th></tr>
 {{range .Rows}}<tr><td>{{.Name}}{{if .Floor}}<span class="floor">floor: {{.Floor}}</span>{{end}}</td><td class="num">{{.Runs}}</td><td class="num">{{.N}}</td><td class="num">{{.P50}}</td><td class="num">{{.CI}}</td><td class="num">{{.P99}}</td><td class="num">{{.Ratio}}</td></tr>
 {{end}}</table>
-{{range .Notes}}<p class="note">Note: {{.}}</p>
+{{range .Tables}}<h4>{{.Title}}</h4>
+<table>
+<tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td class="num">{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}{{range .Notes}}<p class="note">Note: {{.}}</p>
 {{end}}{{if .Config}}<details><summary>configuration</summary><pre>{{.Config}}</pre></details>{{end}}
 {{end}}
 {{with .Overhead}}
