@@ -24,7 +24,15 @@ of the median, and a paired ratio to the floor: the median over runs of
 each run's median / floor median, with a 95% bootstrap interval.
 
 Suites:
-  (none)      a short pass of every suite below: the default benchmark
+  (none)      the default benchmark, a few minutes: a short overhead pass and
+              a short idle density ramp (--max, default 200), saved as one
+              record with its HTML report; prints the headline table
+  overhead    every microbenchmark beside its floor in one run: null
+              hypercall vs raw port-I/O exit, event-channel notify and round
+              trip vs bare ioeventfd and exit, VM create-to-main and destroy
+              vs a bare KVM VM, per-VM host memory vs an empty monitor
+              process, PV block vs native pread on the same file, PV net vs
+              host veth (when built; else noted "net: not available")
   hypercall   null hypercall round trip against a raw port-I/O exit (CPL3 and
               CPL0), and VM creation to guest main
   evtchn      event-channel notify to a backend against a bare ioeventfd,
@@ -41,7 +49,10 @@ Suites:
               ramps VMs in one process, measures the SLO probe, memory per
               VM, host CPU and exits at each step, bisects near the knee,
               names the limit that stopped it. Profiles: idle (default), cpu,
-              mixed, blk, net, or a .json file of the same form
+              mixed, blk (block read p99, each VM on its own image), net
+              (needs PV net), or --profile-file FILE.json. --process-per-vm
+              repeats the search with one monitor process per VM and
+              compares the two
 
 Records and reports:
   compare OLD.json NEW.json   per metric: medians with 95% intervals, a
@@ -51,6 +62,12 @@ Records and reports:
               input (too few runs, different configurations)
   report RECORD.json...       a self-contained HTML page with charts (PNG)
 
+Long runs show their progress (step, VMs running, elapsed, estimate) on
+one updating line when stderr is a terminal, and stay quiet otherwise.
+Exit status: 0 done, 1 a host error, 2 bad input (unknown suite or
+profile, unreadable profile file or record, bad flag values), and for
+compare 1 on a significant regression.
+
 Every suite saves a record (JSON with raw samples, configuration, git
 revision and host) under --results (default results/) and prints its path
 on stderr; --format gobench prints benchstat-compatible lines.
@@ -58,9 +75,10 @@ on stderr; --format gobench prints benchstat-compatible lines.
 
 // benchFlags are the flags every suite shares.
 type benchFlags struct {
-	json    bool
-	format  string
-	results string
+	json     bool
+	format   string
+	results  string
+	headline bool // table format prints the headline table only
 }
 
 func (b *benchFlags) register(fs *pflag.FlagSet) {
@@ -88,6 +106,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	switch suite {
 	case "":
 		return benchDefault(args, stdout, stderr)
+	case "overhead":
+		return benchOverhead(args, stdout, stderr)
 	case "hypercall":
 		return benchHypercall(args, stdout, stderr)
 	case "evtchn":
@@ -102,15 +122,18 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return benchCompare(args, stdout, stderr)
 	case "report":
 		return benchReport(args, stdout, stderr)
+	case bench.ChildCommand: // hidden: one VM of a process-per-VM density search
+		return bench.ChildMain(args, os.Stdin, stdout)
 	default:
 		return usagef("bench: unknown suite %q (see 'xenolith bench --help')", suite)
 	}
 }
 
-// progressWriter returns stderr when it is a terminal, else nil.
+// progressWriter returns a progress line on stderr when stderr is a
+// terminal, else nil (quiet).
 func progressWriter(stderr io.Writer) io.Writer {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return stderr
+		return bench.NewProgress(stderr)
 	}
 	return nil
 }
@@ -125,44 +148,6 @@ func openKVM() (*kvm.System, error) {
 		return nil, err
 	}
 	return sys, nil
-}
-
-func benchDefault(args []string, stdout, stderr io.Writer) error {
-	var bf benchFlags
-	fs := newFlags("bench", benchUsage, stdout)
-	bf.register(fs)
-	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
-		return err
-	}
-	if err := bf.check(); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("bench: unexpected argument %q", fs.Arg(0))
-	}
-	sys, err := openKVM()
-	if err != nil {
-		return err
-	}
-	defer sys.Close()
-	p := progressWriter(stderr)
-	h, err := bench.Hypercall(sys, bench.HypercallOptions{Runs: 5, Iterations: 10000, Boots: 20, ProcBoots: 10, Progress: p})
-	if err != nil {
-		return err
-	}
-	e, err := bench.Evtchn(sys, bench.EvtchnOptions{Runs: 5, Iterations: 5000, Progress: p})
-	if err != nil {
-		return err
-	}
-	prof, err := bench.LoadProfile("idle")
-	if err != nil {
-		return err
-	}
-	d, err := bench.Density(sys, bench.DensityOptions{Profile: prof, Max: 200, Step: 50, Progress: p})
-	if err != nil {
-		return err
-	}
-	return finish(stdout, stderr, bf, h, e, d)
 }
 
 func benchHypercall(args []string, stdout, stderr io.Writer) error {
@@ -261,6 +246,8 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	var bf benchFlags
 	fs := newFlags("bench density", benchUsage, stdout)
 	profile := fs.String("profile", "idle", "workload profile: a name ("+strings.Join(bench.ProfileNames(), ", ")+") or a .json file")
+	profileFile := fs.String("profile-file", "", "read the profile from this JSON file (overrides --profile)")
+	fs.BoolVar(&o.ProcessPerVM, "process-per-vm", false, "after the in-process search, run the same search with one 'xenolith run'-like process per VM and compare")
 	fs.IntVar(&o.Max, "max", 0, "most VMs to try (default 1000 for idle, 64 otherwise)")
 	fs.IntVar(&o.Step, "step", 0, "VMs added per ramp step (default max/10)")
 	fs.IntVar(&o.Searches, "searches", 1, "repeated searches, for an interval of the result")
@@ -278,12 +265,9 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	if o.Max < 0 || o.Step < 0 || o.Searches < 1 || o.Window <= 0 {
 		return usagef("bench density: --max and --step must be >= 0, --searches >= 1, --window > 0")
 	}
-	prof, err := bench.LoadProfile(*profile)
+	prof, err := loadProfile(*profile, *profileFile)
 	if err != nil {
-		return usagef("bench density: %v", err)
-	}
-	if prof.Requires != "" {
-		return usagef("bench density: profile %s needs %s, which this build does not have yet", prof.Name, prof.Requires)
+		return err
 	}
 	o.Profile = prof
 	o.Progress = progressWriter(stderr)
@@ -292,16 +276,52 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close()
+	perProc := o.ProcessPerVM
+	o.ProcessPerVM = false
 	res, err := bench.Density(sys, o)
 	if err != nil {
 		return err
 	}
-	return finish(stdout, stderr, bf, res)
+	if !perProc {
+		return finish(stdout, stderr, bf, res)
+	}
+	// The same ramp, one process per VM, up to the largest fleet the
+	// in-process search measured.
+	o.ProcessPerVM = true
+	o.Max = bench.LargestFleet(res)
+	pres, err := bench.Density(sys, o)
+	if err != nil {
+		return err
+	}
+	bench.CompareDensity(res, pres)
+	return finish(stdout, stderr, bf, res, pres)
+}
+
+// loadProfile resolves --profile and --profile-file into a profile this
+// build can run, or a usage error (exit status 2) in one line.
+func loadProfile(name, file string) (*bench.Profile, error) {
+	var prof *bench.Profile
+	var err error
+	if file != "" {
+		prof, err = bench.LoadProfileFile(file)
+	} else {
+		prof, err = bench.LoadProfile(name)
+	}
+	if err != nil {
+		return nil, usagef("bench density: %v", err)
+	}
+	if err := prof.Runnable(); err != nil {
+		return nil, usagef("bench density: %v", err)
+	}
+	return prof, nil
 }
 
 // finish saves the run's record (unless --results is empty) and prints the
 // results in the chosen format.
 func finish(stdout, stderr io.Writer, bf benchFlags, results ...*bench.Result) error {
+	if progressWriter(stderr) != nil {
+		fmt.Fprint(stderr, "\r\033[K") // clear a suite's last progress line
+	}
 	if bf.results != "" {
 		path, err := writeRecord(results, bf.results)
 		if err != nil {
@@ -314,6 +334,9 @@ func finish(stdout, stderr io.Writer, bf benchFlags, results ...*bench.Result) e
 	}
 	if bf.format == "gobench" {
 		return formatGobench(stdout, results...)
+	}
+	if bf.headline && bf.format == "table" {
+		return printHeadline(stdout, results...)
 	}
 	return printResults(stdout, bf, results...)
 }
