@@ -108,8 +108,9 @@ func (c *vcpu) kick() {
 // thread is the vCPU's OS thread: it waits until the vCPU is up, then runs
 // it until the VM stops.
 func (c *vcpu) thread() {
+	// The thread stays locked when the goroutine returns, so Go ends it:
+	// a fleet that shrinks gives its threads back.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	vcpuThreadStarted()
 	defer vcpuThreadStopped()
 	c.kv.BindThread()
