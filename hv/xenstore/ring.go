@@ -232,10 +232,13 @@ func (c *Conn) flush() bool {
 			sess.popped()
 		}
 	}
-	sess.outMu.Unlock()
+	// Publish before unlocking: a concurrent flush (a kick from another
+	// goroutine) must see the new rsp_prod, or it would write its bytes
+	// over these.
 	if wrote > 0 {
 		c.store(RingRspProdOff, prod)
 	}
+	sess.outMu.Unlock()
 	return wrote > 0
 }
 
