@@ -29,8 +29,9 @@ type Endpoint struct {
 	port   Port // the guest's port
 	remote Port // the backend-side port number, as EVTCHNOP_status reports it
 
-	connected bool // the guest port is bound to this endpoint (t.mu)
-	closed    bool // Close was called (t.mu)
+	connected bool   // the guest port is bound to this endpoint (t.mu)
+	closed    bool   // Close was called (t.mu)
+	onClose   func() // run by Close before the eventfd closes (t.mu)
 
 	fd   int      // the eventfd (never f.Fd(), which would make it blocking)
 	f    *os.File // owns fd
@@ -280,6 +281,31 @@ func (e *Endpoint) Drain() uint64 {
 	return e.acc.Swap(0)
 }
 
+// OnClose makes Close call fn (once, without locks held) while the eventfd
+// is still open, e.g. to remove a KVM ioeventfd registered with it. It
+// replaces an earlier fn and reports false, without keeping fn, if the
+// endpoint is already closed.
+func (e *Endpoint) OnClose(fn func()) bool {
+	e.t.mu.Lock()
+	defer e.t.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.onClose = fn
+	return true
+}
+
+// BackendEndpoint returns the monitor endpoint bound to guest port p, or
+// nil if p is not bound to one.
+func (t *Table) BackendEndpoint(p Port) *Endpoint {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if !t.validLocked(p) || t.ports[p].state != stateInterdomain {
+		return nil
+	}
+	return t.ports[p].ep
+}
+
 // Close unbinds the backend from the guest port, which reverts to unbound
 // for domain 0 (as when dom0 closes its end), and closes the eventfd,
 // waking any Wait with ErrClosed. It is idempotent.
@@ -299,7 +325,12 @@ func (e *Endpoint) Close() error {
 	if t.backendUsed != nil {
 		t.backendUsed[e.remote/wordBits] &^= 1 << (e.remote % wordBits)
 	}
+	fn := e.onClose
+	e.onClose = nil
 	t.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
 	if err := e.f.Close(); err != nil {
 		return fmt.Errorf("close endpoint eventfd: %w", err)
 	}

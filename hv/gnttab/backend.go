@@ -69,9 +69,7 @@ func (m *Mapping) Release() {
 	if m.released.Swap(true) {
 		return
 	}
-	m.t.mu.Lock()
-	m.t.unpin(m.ref, m.acc == Write)
-	m.t.mu.Unlock()
+	m.t.unhold(m.ref, m.acc == Write)
 }
 
 // Acquire validates grant ref for use by domain domid (the backend's id)
@@ -103,9 +101,7 @@ func (t *Table) Acquire(domid uint16, ref uint32, offset, length uint32, acc Acc
 	gpa := mem.GPA(frame*PageSize + uint64(offset))
 	b, err := t.mem.Slice(gpa, uint64(length))
 	if err != nil { // only after Close: frame is inside RAM
-		t.mu.Lock()
-		t.unpin(ref, write)
-		t.mu.Unlock()
+		t.unhold(ref, write)
 		return nil, fmt.Errorf("acquire grant %d: %w", ref, err)
 	}
 	return &Mapping{t: t, ref: ref, acc: acc, gpa: gpa, b: b}, nil
@@ -143,9 +139,7 @@ func (t *Table) copyGrant(domid uint16, ref uint32, offset uint32, buf []byte, w
 	} else {
 		err = t.mem.ReadAt(buf, gpa)
 	}
-	t.mu.Lock()
-	t.unpin(ref, write)
-	t.mu.Unlock()
+	t.unhold(ref, write)
 	if err != nil {
 		return fmt.Errorf("copy grant %d: %w", ref, err)
 	}

@@ -159,7 +159,5 @@ func (t *Table) release(c claim) {
 	if !c.held {
 		return
 	}
-	t.mu.Lock()
-	t.unpin(c.ref, c.write)
-	t.mu.Unlock()
+	t.unhold(c.ref, c.write)
 }

@@ -67,6 +67,7 @@ type Table struct {
 	nrFrames uint32             // Xen's nr_grant_frames: the table size; mu
 	frames   []uint64           // frame index -> gfn, InvalidGFN if not placed; mu
 	active   map[uint32]*active // pinned refs (Xen's active entries); mu
+	idle     []func()           // run once no ref is held (WhenIdle); mu
 
 	beforeCAS func(gpa mem.GPA) // test hook: runs before each flag compare-and-swap
 }
