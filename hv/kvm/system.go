@@ -15,6 +15,10 @@ type System struct {
 	fd       int
 	mmapSize int
 
+	// closeMu lets Close wait for CreateVM calls in flight (a background
+	// goroutine may be creating a VM when the owner closes the System).
+	closeMu sync.RWMutex
+
 	cpuidOnce sync.Once // caches KVM_GET_SUPPORTED_CPUID, which costs ~0.4 ms
 	cpuid     []CPUIDEntry
 	cpuidErr  error
@@ -63,6 +67,8 @@ func Available() (bool, string) {
 
 // Close closes /dev/kvm. VMs created from it stay valid.
 func (s *System) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
 	if s.fd < 0 {
 		return nil
 	}
@@ -181,9 +187,29 @@ func encodeCPUID(entries []CPUIDEntry) []byte {
 	return buf
 }
 
-// CreateVM creates a VM (KVM_CREATE_VM, default type).
+// createVMTries bounds CreateVM's retries after EINTR.
+const createVMTries = 100
+
+// CreateVM creates a VM (KVM_CREATE_VM, default type). KVM_CREATE_VM
+// registers an MMU notifier on the process, which locks every mapping of the
+// process and gives up with EINTR when a signal is pending (Go's runtime
+// signals its threads for preemption); nothing is created then, so the call
+// is retried.
 func (s *System) CreateVM() (*VM, error) {
-	fd, err := ioctlVal(s.fd, ioctlCreateVM, 0)
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.fd < 0 {
+		return nil, fmt.Errorf("kvm: KVM_CREATE_VM: %w", ErrClosed)
+	}
+	var (
+		fd  uintptr
+		err error
+	)
+	for i := 0; i < createVMTries; i++ {
+		if fd, err = ioctlVal(s.fd, ioctlCreateVM, 0); !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kvm: KVM_CREATE_VM: %w", err)
 	}
