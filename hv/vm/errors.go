@@ -40,3 +40,6 @@ func CheckConfig(cfg Config) error {
 	}
 	return nil
 }
+
+// ErrClosed is returned for operations on a VM that is closing or closed.
+var ErrClosed = errors.New("vm: closed")

@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"encoding/binary"
 	"time"
 
 	"github.com/xenolith/xenolith/hv/kvm"
@@ -152,58 +151,15 @@ func (c *vcpu) testReport() {
 // guestString reads a NUL-terminated string of at most max bytes; a bad
 // address yields "<bad address>".
 func (c *vcpu) guestString(gva uint64, max int) string {
-	if gva == 0 {
-		return ""
-	}
-	buf := make([]byte, 0, 64)
-	var chunk [64]byte
-	for len(buf) < max {
-		n := len(chunk)
-		// Stay within the page so that a string ending just before an
-		// unmapped page still reads.
-		if room := 4096 - int(gva%4096); room < n {
-			n = room
-		}
-		if err := c.CopyIn(gva, chunk[:n]); err != nil {
-			if len(buf) == 0 {
-				return "<bad address>"
-			}
-			break
-		}
-		for i := 0; i < n; i++ {
-			if chunk[i] == 0 {
-				return string(append(buf, chunk[:i]...))
-			}
-		}
-		buf = append(buf, chunk[:n]...)
-		gva += uint64(n)
-	}
-	if len(buf) > max {
-		buf = buf[:max]
-	}
-	return string(buf)
+	return readGuestString(c.CopyIn, gva, max)
 }
 
-// guestSeries reads struct { u64 count; u64 v[count]; }.
+// guestSeries reads struct { u64 count; u64 v[count]; }; a bad one is a
+// guest fault and yields nil.
 func (c *vcpu) guestSeries(gva uint64) []uint64 {
-	var hdr [8]byte
-	if err := c.CopyIn(gva, hdr[:]); err != nil {
-		c.vm.guestFault("bad series address", "vcpu", c.id)
-		return nil
+	v, fault := readGuestSeries(c.CopyIn, gva)
+	if fault != "" {
+		c.vm.guestFault(fault, "vcpu", c.id)
 	}
-	n := binary.LittleEndian.Uint64(hdr[:])
-	if n > maxReportSeries {
-		c.vm.guestFault("series too long", "vcpu", c.id, "count", n)
-		return nil
-	}
-	raw := make([]byte, 8*n)
-	if err := c.CopyIn(gva+8, raw); err != nil {
-		c.vm.guestFault("bad series address", "vcpu", c.id)
-		return nil
-	}
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint64(raw[8*i:])
-	}
-	return out
+	return v
 }

@@ -40,6 +40,7 @@ type pv struct {
 	storeEP   *evtchn.Endpoint
 	storeConn *xenstore.Conn
 	consEP    *evtchn.Endpoint
+	bells     doorbells // in-kernel doorbells by guest port
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
@@ -140,15 +141,6 @@ func (p *pv) backendPort() (evtchn.Port, *evtchn.Endpoint, error) {
 	return port, ep, nil
 }
 
-// doorbell makes the guest's EVTCHNOP_send on port signal fd inside KVM
-// (no exit to user space): an ioeventfd on DoorbellPort matching the port.
-func (p *pv) doorbell(port evtchn.Port, fd int) error {
-	return p.v.kvm.IOEventFD(kvm.IOEventFD{
-		Addr: xen.DoorbellPort, Len: 4, Datamatch: uint64(port), FD: fd,
-		Flags: kvm.IOEventFDPIO | kvm.IOEventFDDatamatch,
-	})
-}
-
 // serve runs fn after every kick of ep until ctx ends or ep closes.
 func (p *pv) serve(ctx context.Context, ep *evtchn.Endpoint, fn func()) {
 	p.wg.Add(1)
@@ -182,6 +174,7 @@ func (p *pv) close() {
 	if p.cancel != nil {
 		p.cancel()
 	}
+	p.closeDoorbells()
 	for _, t := range p.timers {
 		if t != nil {
 			t.stop()
@@ -215,7 +208,7 @@ func (p *pv) hooks(o *xen.Options) {
 	o.Now = p.clock0
 	o.BackendDomID = 0
 	o.Handlers = map[uint64]xen.Handler{
-		xen.HypercallEventChannelOp: func(v xen.VCPU, c xen.Call) int64 { return p.evt.Hypercall(v, c.Args[0], c.Args[1]) },
+		xen.HypercallEventChannelOp: p.eventChannelOp,
 		xen.HypercallGrantTableOp:   func(v xen.VCPU, c xen.Call) int64 { return p.grants.Hypercall(v, c.Args[0], c.Args[1], c.Args[2]) },
 		xen.HypercallSetTimerOp:     p.setTimerOp,
 	}

@@ -85,6 +85,10 @@ type CreateBreakdown struct {
 	KVMVM  time.Duration `json:"kvm_vm_ns"` // KVM VM, memory slot, irqchip, capabilities
 	VCPUs  time.Duration `json:"vcpus_ns"`  // vCPUs, CPUID, registers
 	PV     time.Duration `json:"pv_ns"`     // event channels, grants, xenstore, console, time
+	// Spare is true when the guest RAM and KVM VM (memory slot, irqchip,
+	// capabilities) came ready-made from the pool of spares: KVMVM is
+	// then close to zero and Memory is the time to take one.
+	Spare bool `json:"spare"`
 }
 
 // Breakdown returns where this VM's creation time went.
@@ -129,8 +133,12 @@ func (v *VM) create() error {
 		return func() { *d = time.Since(t) }
 	}
 	b := &v.breakdown
+	key := shellKey{sys: v.sys, size: v.cfg.MemBytes, opts: v.cfg.Memory}
 	done := mark(&b.Memory)
-	if v.mem, err = mem.New(v.cfg.MemBytes, v.cfg.Memory); err != nil {
+	sh := spares.take(key)
+	if sh != nil {
+		v.mem, v.kvm = sh.mem, sh.kvm
+	} else if v.mem, err = mem.New(v.cfg.MemBytes, v.cfg.Memory); err != nil {
 		return err
 	}
 	done()
@@ -138,27 +146,22 @@ func (v *VM) create() error {
 	if v.image, err = boot.Load(v.mem.Bytes(), v.cfg.Kernel, boot.Options{Cmdline: v.cfg.Cmdline, FreshRAM: true}); err != nil {
 		return &ConfigError{err}
 	}
+	// The monitor reads and writes the xenstore and console rings: make
+	// them private pages now, so that no copy-on-write of the zero page
+	// (which costs time in proportion to the VMs in the process) happens
+	// later. Best effort: a failure only costs that fault.
+	_ = v.mem.PopulateWrite(mem.GPA(boot.ReservedBase(v.cfg.MemBytes)), 2*mem.PageSize)
 	done()
 	done = mark(&b.KVMVM)
-	if v.kvm, err = v.sys.CreateVM(); err != nil {
-		return err
+	if sh == nil {
+		if v.kvm, err = v.sys.CreateVM(); err != nil {
+			return err
+		}
+		if err = setupKVM(v.kvm, v.mem); err != nil {
+			return err
+		}
 	}
-	if err = v.kvm.SetTSSAddr(0xfffbd000); err != nil {
-		return err
-	}
-	// Memory slots before the irqchip: the first slot change after
-	// KVM_CREATE_IRQCHIP stalls for milliseconds (host-probe.md).
-	if err = v.kvm.SetUserMemoryRegion(kvm.MemoryRegion{Slot: 0, Memory: v.mem.Bytes()}); err != nil {
-		return err
-	}
-	if err = v.kvm.CreateIRQChip(); err != nil {
-		return err
-	}
-	// Unknown and filtered MSRs exit to user space: that is how the
-	// hypercall-page MSR reaches the monitor.
-	if err = v.kvm.EnableCap(kvm.CapX86UserSpaceMSR, kvm.MSRExitInval|kvm.MSRExitUnknown|kvm.MSRExitFilter); err != nil {
-		return err
-	}
+	b.Spare = sh != nil
 	done()
 	done = mark(&b.VCPUs)
 	supported, err := v.sys.SupportedCPUID()
@@ -308,16 +311,23 @@ func (v *VM) Close() error {
 			}()
 		}
 		// KVM follows host mappings through MMU notifiers, so guest RAM can
-		// go before the VM fd does: no vCPU runs any more.
+		// go before the VM fd does: no vCPU runs any more. Backends may
+		// still hold grants (a disk detached after the VM ended), so the
+		// RAM goes when the last hold is released.
 		if v.mem != nil {
-			v.mem.Close()
+			v.pv.closeMemory(v.mem)
 		}
 	})
 	return nil
 }
 
-// WaitClosed waits until every closed VM's KVM fd is released.
-func WaitClosed() { pendingCloses.Wait() }
+// WaitClosed releases the prepared spare VMs (see SetSpares) and waits
+// until every closed VM's KVM fd is released: afterwards the process holds
+// no KVM resources for VMs that are gone.
+func WaitClosed() {
+	spares.drain()
+	pendingCloses.Wait()
+}
 
 func (v *VM) consoleWrite(p []byte) {
 	v.consoleMu.Lock()
