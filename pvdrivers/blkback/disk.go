@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Config selects the optional features a Disk offers; requests for a
@@ -169,7 +170,7 @@ func (d *Disk) checkRange(start, n uint64) error {
 // readIndirect copies the segment structs of an indirect request out of its
 // indirect pages (granted for reading).
 func (d *Disk) readIndirect(r *Request) ([]Segment, error) {
-	segs := make([]Segment, 0, r.NrSegments)
+	segs := slices.Grow(r.Segments[:0], r.NrSegments)
 	var page [PageSize]byte
 	for i, ref := range r.IndirectRef {
 		n := min(r.NrSegments-i*SegmentsPerIndirectPage, SegmentsPerIndirectPage)

@@ -21,13 +21,37 @@
 // segment names: a READ acquires its pages for writing (the backend writes
 // guest memory), a WRITE for reading.
 //
+// # Engines
+//
+// ServeWith runs a ring on one of two engines. Where the kernel offers
+// io_uring (internal/iouring) and the Storage is a File opened without
+// O_DIRECT, the ring consumer goroutine itself decodes a batch of requests,
+// submits one io_uring entry per segment (pread/pwrite straight between
+// the image and the granted guest pages, no bounce copy; DISCARD as
+// fallocate punch-hole; flushes as fdatasync) with one system call, reaps
+// the completions (page-cache hits complete during that call) and pushes
+// the batch's responses with at most one notification. Otherwise (no
+// io_uring, io_uring disabled by sysctl or XENOLITH_IOURING=off, O_DIRECT
+// images, which need aligned bounce buffers, or wrapped storages such as
+// a fault injector) requests run on Engine, a bounded pool of worker
+// goroutines calling the Storage.
+//
+// The io_uring consumer submits a batch in chunks and pushes each chunk's
+// responses before submitting the next, so the guest refills the ring
+// while the rest of the batch runs. After its last piece of work it keeps
+// polling the ring before it sets req_event and sleeps on the event channel;
+// the polling window adapts, as KVM's halt polling does, between 10 us
+// and ServeOptions.Spin (DefaultSpin, 1 ms) to how soon the guest's next
+// request followed earlier sleeps, so a guest that keeps its queue busy
+// never needs to kick while an idle one costs almost no polling.
+//
 // # Write ordering and flushes
 //
 // Requests on the ring are independent, as on a disk with a volatile write
-// cache: Engine runs them concurrently and completes them in any order, and a
-// completed WRITE is in the host page cache (or, with O_DIRECT, handed to the
-// device), not necessarily durable. The guarantee is the one
-// BLKIF_OP_FLUSH_DISKCACHE promises:
+// cache: both engines run them concurrently and complete them in any order,
+// and a completed WRITE is in the host page cache (or, with O_DIRECT,
+// handed to the device), not necessarily durable. The guarantee is the one
+// BLKIF_OP_FLUSH_DISKCACHE promises, on either engine:
 //
 //   - A FLUSH_DISKCACHE starts only after every write-type request (WRITE,
 //     INDIRECT write, DISCARD, flush with data) that the backend took from
@@ -39,6 +63,12 @@
 //   - A FLUSH_DISKCACHE carrying data segments (Linux sends flush and FUA
 //     writes this way) flushes, writes its data, and flushes again before
 //     completing, so its own data is durable too.
+//   - On io_uring the flush's fdatasync entry carries IOSQE_IO_DRAIN, so
+//     the kernel starts it only after every entry submitted before it (every
+//     earlier write) has completed; a flush with data is the chain
+//     fdatasync -> writes -> fdatasync joined by IOSQE_IO_LINK, and a
+//     failure anywhere fails the request. On the worker pool the flush waits
+//     for the tickets of every earlier write, then calls Storage.Flush.
 //   - Nothing is promised for writes issued after a flush, nor for the
 //     order in which concurrent writes to the same sectors land.
 //   - A flush failure is BLKIF_RSP_ERROR; the guest must assume nothing

@@ -1,7 +1,6 @@
 package blkback
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -72,122 +71,6 @@ func TestEngineFlushOrdering(t *testing.T) {
 	e.Close()
 	if st.violation.Load() {
 		t.Fatal("a flush ran before an earlier write completed")
-	}
-	g.checkReleased()
-}
-
-// TestEngineRing serves a ring end to end: a frontend issues random reads
-// and writes with a shadow copy of the disk, a backend loop feeds the engine,
-// and every read must match the shadow.
-func TestEngineRing(t *testing.T) {
-	const pages = 64
-	ms := &memStorage{t: t, data: make([]byte, testSectors*SectorSize)}
-	g := newFakeGrants(t, pages+1) // page 0 holds the ring
-	d, err := NewDisk(ms, g, allFeatures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ringBuf := make([]byte, PageSize)
-	front, err := ring.NewFrontendAt(ringBuf, RequestSize, 0xfffffff0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := ring.NewBackendAt(ringBuf, RequestSize, 0xfffffff0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kickBack, kickFront := make(chan struct{}, 1), make(chan struct{}, 1)
-	ch := &fakeChannel{in: kickBack, out: kickFront}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, back, d, ch, 4) }()
-
-	shadow := make([]byte, len(ms.data))
-	rng := rand.New(rand.NewPCG(1, 2))
-	type pending struct {
-		write       bool
-		page        uint32
-		sector, cnt uint64
-	}
-	inflight := map[uint64]pending{}
-	busy := map[uint32]bool{}
-	var id uint64
-	rb := make([]byte, RequestSize*int(front.Size()))
-	deadline := time.After(30 * time.Second)
-	for issued := 0; issued < 3000 || len(inflight) > 0; {
-		for issued < 3000 && front.Free() > 0 {
-			page := uint32(1 + rng.IntN(pages))
-			if busy[page] {
-				break
-			}
-			cnt := uint64(1 + rng.IntN(8))
-			sector := uint64(rng.IntN(testSectors - int(cnt) + 1))
-			write := rng.IntN(2) == 0
-			// Avoid overlapping writes in flight so the shadow is exact.
-			conflict := false
-			for _, p := range inflight {
-				if (write || p.write) && sector < p.sector+p.cnt && p.sector < sector+cnt {
-					conflict = true
-				}
-			}
-			if conflict {
-				break
-			}
-			op := uint8(OpRead)
-			pg := g.mem[int(page)*PageSize : int(page)*PageSize+int(cnt)*SectorSize]
-			if write {
-				op = OpWrite
-				for i := range pg {
-					pg[i] = byte(rng.Uint32())
-				}
-				copy(shadow[sector*SectorSize:], pg)
-			}
-			id++
-			front.PutRequest(rw(op, id, sector, Segment{page, 0, uint8(cnt - 1)}))
-			inflight[id] = pending{write, page, sector, cnt}
-			busy[page] = true
-			issued++
-		}
-		if front.PushRequests() {
-			select {
-			case kickBack <- struct{}{}:
-			default:
-			}
-		}
-		n, err := front.Consume(rb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < n; i++ {
-			r := DecodeResponse(rb[i*RequestSize:])
-			p, ok := inflight[r.ID]
-			if !ok || r.Status != StatusOkay {
-				t.Fatalf("response %+v (known %v)", r, ok)
-			}
-			if !p.write {
-				got := g.mem[int(p.page)*PageSize : int(p.page)*PageSize+int(p.cnt)*SectorSize]
-				if !bytes.Equal(got, shadow[p.sector*SectorSize:(p.sector+p.cnt)*SectorSize]) {
-					t.Fatalf("read %d of sectors %d+%d differs from the shadow", r.ID, p.sector, p.cnt)
-				}
-			}
-			delete(inflight, r.ID)
-			delete(busy, p.page)
-		}
-		if n > 0 || front.FinalCheckForResponses() {
-			continue
-		}
-		select {
-		case <-kickFront:
-		case <-deadline:
-			t.Fatalf("stuck with %d requests in flight", len(inflight))
-		}
-	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatalf("Serve: %v", err)
-	}
-	if !bytes.Equal(ms.data, shadow) {
-		t.Fatal("disk differs from the shadow")
 	}
 	g.checkReleased()
 }

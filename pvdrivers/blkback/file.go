@@ -228,3 +228,7 @@ func (p *bouncePool) close() {
 	}
 	p.all = nil
 }
+
+// rawFD implements rawFile: a buffered image may be read and written
+// straight from guest memory; an O_DIRECT one needs aligned bounce buffers.
+func (d *File) rawFD() (int, bool) { return int(d.f.Fd()), !d.direct }

@@ -143,19 +143,28 @@ func (r *Request) Effective() uint8 {
 // bytes). It never fails for an unknown operation: Validate reports that,
 // so that the response still carries the request's id.
 func DecodeRequest(b []byte) (Request, error) {
+	var r Request
+	err := decodeInto(&r, b)
+	return r, err
+}
+
+// decodeInto is DecodeRequest into r, reusing the capacity of r's slices so
+// that the data path does not allocate per request.
+func decodeInto(r *Request, b []byte) error {
+	segs, refs := r.Segments[:0], r.IndirectRef[:0]
+	*r = Request{}
 	if len(b) < RequestSize {
-		return Request{}, fmt.Errorf("%w: entry of %d bytes", ErrBadRequest, len(b))
+		return fmt.Errorf("%w: entry of %d bytes", ErrBadRequest, len(b))
 	}
-	r := Request{
-		Operation: b[offOperation],
-		ID:        binary.LittleEndian.Uint64(b[offID:]),
-		Sector:    binary.LittleEndian.Uint64(b[offSector:]),
-	}
+	r.Operation = b[offOperation]
+	r.ID = binary.LittleEndian.Uint64(b[offID:])
+	r.Sector = binary.LittleEndian.Uint64(b[offSector:])
 	switch r.Operation {
 	case OpDiscard:
 		r.Handle = binary.LittleEndian.Uint16(b[offHandle:])
 		r.Secure = b[offDiscardFlg]&DiscardSecure != 0
 		r.NrSectors = binary.LittleEndian.Uint64(b[offNrSectors:])
+		r.Segments, r.IndirectRef = segs, refs
 	case OpIndirect:
 		r.IndirectOp = b[offIndirectOp]
 		r.NrSegments = int(binary.LittleEndian.Uint16(b[offIndNrSegs:]))
@@ -164,10 +173,10 @@ func DecodeRequest(b []byte) (Request, error) {
 		if pages > MaxIndirectPages {
 			pages = MaxIndirectPages // Validate rejects the count
 		}
-		r.IndirectRef = make([]uint32, pages)
-		for i := range r.IndirectRef {
-			r.IndirectRef[i] = binary.LittleEndian.Uint32(b[offIndGrefs+4*i:])
+		for i := 0; i < pages; i++ {
+			refs = append(refs, binary.LittleEndian.Uint32(b[offIndGrefs+4*i:]))
 		}
+		r.IndirectRef, r.Segments = refs, segs
 	default:
 		r.Handle = binary.LittleEndian.Uint16(b[offHandle:])
 		r.NrSegments = int(b[offNrSegments])
@@ -175,12 +184,12 @@ func DecodeRequest(b []byte) (Request, error) {
 		if n > MaxSegments {
 			n = MaxSegments // Validate rejects the count
 		}
-		r.Segments = make([]Segment, n)
-		for i := range r.Segments {
-			r.Segments[i] = decodeSegment(b[offSegments+SegmentSize*i:])
+		for i := 0; i < n; i++ {
+			segs = append(segs, decodeSegment(b[offSegments+SegmentSize*i:]))
 		}
+		r.Segments, r.IndirectRef = segs, refs
 	}
-	return r, nil
+	return nil
 }
 
 // EncodeRequest writes r in the layout its Operation selects into b
