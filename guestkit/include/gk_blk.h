@@ -1,8 +1,15 @@
 /*
  * gk_blk.h: blkfront, guestkit's Xen virtual block device frontend
- * (lib/blkfront.c). It runs at CPL3 and polls: a one-page blkif ring
- * granted to the backend, an event channel for kicks both ways, and a
- * request queue of configurable depth (at most BLKIF_RING_SIZE).
+ * (lib/blkfront.c). It runs at CPL3 and polls: a blkif ring of one page,
+ * or of 2^order pages (ring-page-order) when the backend offers
+ * max-ring-page-order and the command line asks for it with
+ * xen_blkfront.max_ring_page_order=N (as Linux's module parameter), granted
+ * to the backend; an event channel for kicks both ways; and a request queue
+ * of configurable depth (at most the ring's size).
+ *
+ * Notifications: a polling caller (blk_poll) never asks the backend for
+ * an event, so a busy guest costs the backend no upcalls; blk_wait asks for
+ * one (rsp_event) only just before it blocks.
  *
  * Data buffers must be 512-byte aligned (any page offset); each page a
  * request touches is granted to the backend for the request's lifetime
@@ -20,6 +27,11 @@
 #define BLK_MAX_DEVICES 4 /* open devices at once (static ring pages) */
 /* BLK_MAX_SEGMENTS caps an indirect request: one indirect page, 512 KiB of data. */
 #define BLK_MAX_SEGMENTS 128
+/* BLK_MAX_RING_ORDER caps ring-page-order: 4 pages, 128 requests. */
+#define BLK_MAX_RING_ORDER 2
+#define BLK_MAX_RING_PAGES (1u << BLK_MAX_RING_ORDER)
+/* BLK_MAX_SLOTS is the most requests a ring of BLK_MAX_RING_PAGES holds. */
+#define BLK_MAX_SLOTS 128
 
 /* blk_slot is the frontend's record of one request in flight. */
 struct blk_slot {
@@ -49,10 +61,12 @@ struct blkdev {
 	int feature_discard;     /* feature-discard */
 	uint32_t max_indirect;   /* feature-max-indirect-segments */
 	uint32_t max_segments;   /* segments per request in use: 11, or more with indirect */
-	struct blkif_sring *sring; /* the shared ring page */
-	int ring_ref;            /* grant of the ring page */
+	struct blkif_sring *sring; /* the shared ring (ring_pages pages) */
+	unsigned ring_order;     /* ring-page-order in use */
+	unsigned ring_size;      /* entries in the ring: BLKIF_RING_SIZE for one page */
+	int ring_ref[BLK_MAX_RING_PAGES]; /* grants of the ring pages, -1 if none */
 	evtchn_port_t port;      /* event channel to the backend */
-	unsigned depth;          /* requests kept in flight at most (1..32) */
+	unsigned depth;          /* requests kept in flight at most (1..ring_size) */
 	unsigned inflight;       /* requests on the ring without a response */
 	uint32_t req_prod_pvt;   /* next request index to fill */
 	uint32_t rsp_cons;       /* next response index to consume */
@@ -62,22 +76,28 @@ struct blkdev {
 	uint64_t grant_leaks;    /* grants the backend still held at completion */
 	uint64_t bad_responses;  /* responses with an unknown id, dropped */
 	uint64_t indirect_reqs;  /* BLKIF_OP_INDIRECT requests sent */
-	struct blkif_request_segment *ind_page; /* BLKIF_RING_SIZE indirect pages */
-	struct blk_slot slot[BLKIF_RING_SIZE];
+	uint32_t max_ring_order; /* the backend's max-ring-page-order */
+	struct blkif_request_segment *ind_page; /* BLK_MAX_SLOTS indirect pages */
+	struct blk_slot slot[BLK_MAX_SLOTS];
 };
 
 /*
  * blk_open connects device/vbd/<id>: waits for the backend's InitWait,
- * reads its features, grants a ring page and allocates an event channel
- * for the backend's domain, writes ring-ref, event-channel and protocol
- * with state Initialised in one transaction, waits for Connected, reads
- * sectors, sector-size and info, and goes Connected. The queue depth
- * starts at BLKIF_RING_SIZE. Needs xs_init and gnttab_init done.
+ * reads its features, grants the ring pages and allocates an event channel
+ * for the backend's domain, writes ring-ref (or ring-page-order and
+ * ring-ref0..), event-channel and protocol with state Initialised in one
+ * transaction, waits for Connected, reads sectors, sector-size and info,
+ * and goes Connected. The ring has 2^order pages, order the smaller of the
+ * backend's max-ring-page-order, BLK_MAX_RING_ORDER and the command line's
+ * xen_blkfront.max_ring_page_order (default 0). The queue depth starts at
+ * the ring's size. Needs xs_init and gnttab_init done.
  */
 int blk_open(int id, struct blkdev *d);
+/* blk_open_order is blk_open asking for a ring of 2^order pages (capped as above). */
+int blk_open_order(int id, struct blkdev *d, unsigned order);
 /* blk_close waits for requests in flight, closes the xenbus device and frees the ring. */
 int blk_close(struct blkdev *d);
-/* blk_set_depth limits requests in flight to depth (1..BLKIF_RING_SIZE). */
+/* blk_set_depth limits requests in flight to depth (1..ring_size). */
 int blk_set_depth(struct blkdev *d, unsigned depth);
 /*
  * blk_set_indirect turns indirect requests on (the default when the
@@ -103,13 +123,24 @@ static inline int blk_readonly(const struct blkdev *d)
 int blk_submit(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t nsectors,
 	       uint64_t cookie);
 /*
+ * blk_queue is blk_submit without the push: the request is on the ring but
+ * the backend sees it only at the next blk_push (or blk_submit), so that a
+ * batch of requests costs the backend one look and the guest at most one
+ * kick.
+ */
+int blk_queue(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t nsectors,
+	      uint64_t cookie);
+/* blk_push publishes queued requests and kicks the backend if it asked. */
+void blk_push(struct blkdev *d);
+/*
  * blk_poll takes up to max responses off the ring without waiting, ends
  * their grants and reports them in done[]; returns how many.
  */
 int blk_poll(struct blkdev *d, struct blk_done *done, unsigned max);
 /*
- * blk_wait is blk_poll that waits (polling, then blocking on the event
- * channel) until at least one response came or timeout_ns passed
+ * blk_wait is blk_poll that waits (polling, then, after asking for an
+ * event, blocking on the event channel) until at least one response came
+ * or timeout_ns passed
  * (-XEN_ETIMEDOUT). Returns 0 at once if nothing is in flight.
  */
 int blk_wait(struct blkdev *d, struct blk_done *done, unsigned max, uint64_t timeout_ns);

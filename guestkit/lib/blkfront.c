@@ -1,6 +1,6 @@
 /*
  * blkfront.c: the Xen virtual block device frontend (io/blkif.h) over a
- * one-page shared ring (io/ring.h front-end rules), polling at CPL3.
+ * shared ring of 2^order pages (io/ring.h front-end rules), polling at CPL3.
  */
 #include "gk_blk.h"
 
@@ -9,12 +9,57 @@
 #define IO_TIMEOUT_NS (30000 * MS)
 #define PAGE 4096u
 
-static uint8_t ring_pages[BLK_MAX_DEVICES][PAGE] __attribute__((aligned(4096)));
+static uint8_t ring_pages[BLK_MAX_DEVICES][BLK_MAX_RING_PAGES * PAGE] __attribute__((aligned(4096)));
 static struct blkdev *ring_owner[BLK_MAX_DEVICES];
 /* Indirect segment pages: one per ring slot of each device. */
-static struct blkif_request_segment ind_pages[BLK_MAX_DEVICES][BLKIF_RING_SIZE]
+static struct blkif_request_segment ind_pages[BLK_MAX_DEVICES][BLK_MAX_SLOTS]
 					      [PAGE / sizeof(struct blkif_request_segment)]
 	__attribute__((aligned(4096)));
+
+/*
+ * ring_entry is entry idx (free-running) of d's ring. A multi-page ring
+ * runs past the one-page ring[] array of struct blkif_sring, so the entry
+ * is computed from the ring's base rather than indexed.
+ */
+static union blkif_ring_entry *ring_entry(struct blkdev *d, uint32_t idx)
+{
+	uint8_t *base = (uint8_t *)d->sring + offsetof(struct blkif_sring, ring);
+	return (union blkif_ring_entry *)base + (idx & (d->ring_size - 1));
+}
+
+/* ring_entries is the entry count of a ring of 2^order pages (__CONST_RING_SIZE). */
+static unsigned ring_entries(unsigned order)
+{
+	unsigned n = ((PAGE << order) - offsetof(struct blkif_sring, ring)) / sizeof(union blkif_ring_entry);
+	unsigned size = 1;
+	while (size * 2 <= n)
+		size *= 2;
+	return size;
+}
+
+/*
+ * cmdline_ring_order returns xen_blkfront.max_ring_page_order=N from the
+ * start_info command line (Linux's module parameter), or 0.
+ */
+static unsigned cmdline_ring_order(void)
+{
+	static const char key[] = "xen_blkfront.max_ring_page_order=";
+	const struct hvm_start_info *si = gk_start_info;
+	if (!si || si->magic != XEN_HVM_START_MAGIC_VALUE || !si->cmdline_paddr ||
+	    si->cmdline_paddr >= (1ull << 32))
+		return 0;
+	const char *p = (const char *)(uintptr_t)si->cmdline_paddr;
+	size_t len = strnlen(p, 4095), k = sizeof key - 1;
+	for (size_t i = 0; i + k <= len; i++) {
+		if ((i == 0 || p[i - 1] == ' ') && strncmp(p + i, key, k) == 0) {
+			unsigned v = 0;
+			for (size_t j = i + k; j < len && p[j] >= '0' && p[j] <= '9' && v < 100; j++)
+				v = v * 10 + (unsigned)(p[j] - '0');
+			return v;
+		}
+	}
+	return 0;
+}
 
 static void on_event(evtchn_port_t port, void *arg)
 {
@@ -45,6 +90,8 @@ static int read_features(struct blkdev *d)
 	d->feature_discard = rc == 0 && v != 0;
 	rc = read_key(d->xb.otherend, "feature-max-indirect-segments", 0, &v);
 	d->max_indirect = rc == 0 ? (uint32_t)v : 0;
+	rc = read_key(d->xb.otherend, "max-ring-page-order", 0, &v);
+	d->max_ring_order = rc == 0 && v < 32 ? (uint32_t)v : 0;
 	return 0;
 }
 
@@ -80,8 +127,17 @@ static int publish(struct blkdev *d)
 		int rc = xs_transaction_start(&tx);
 		if (rc < 0)
 			return rc;
-		snprintf(path, sizeof path, "%s/ring-ref", d->xb.nodename);
-		rc = xs_printf(tx, path, "%d", d->ring_ref);
+		if (d->ring_order == 0) {
+			snprintf(path, sizeof path, "%s/ring-ref", d->xb.nodename);
+			rc = xs_printf(tx, path, "%d", d->ring_ref[0]);
+		} else {
+			snprintf(path, sizeof path, "%s/ring-page-order", d->xb.nodename);
+			rc = xs_printf(tx, path, "%u", d->ring_order);
+			for (unsigned i = 0; rc == 0 && i < 1u << d->ring_order; i++) {
+				snprintf(path, sizeof path, "%s/ring-ref%u", d->xb.nodename, i);
+				rc = xs_printf(tx, path, "%d", d->ring_ref[i]);
+			}
+		}
 		if (rc == 0) {
 			snprintf(path, sizeof path, "%s/event-channel", d->xb.nodename);
 			rc = xs_printf(tx, path, "%u", d->port);
@@ -109,10 +165,10 @@ static void release_ring(struct blkdev *d)
 		evtchn_close(d->port);
 		d->port = 0;
 	}
-	if (d->ring_ref >= 0) {
-		if (gnttab_end_access((grant_ref_t)d->ring_ref) < 0)
+	for (unsigned i = 0; i < BLK_MAX_RING_PAGES; i++) {
+		if (d->ring_ref[i] >= 0 && gnttab_end_access((grant_ref_t)d->ring_ref[i]) < 0)
 			d->grant_leaks++;
-		d->ring_ref = -1;
+		d->ring_ref[i] = -1;
 	}
 	for (unsigned i = 0; i < BLK_MAX_DEVICES; i++)
 		if (ring_owner[i] == d)
@@ -123,11 +179,16 @@ static void release_ring(struct blkdev *d)
 
 int blk_open(int id, struct blkdev *d)
 {
+	return blk_open_order(id, d, cmdline_ring_order());
+}
+
+int blk_open_order(int id, struct blkdev *d, unsigned order)
+{
 	char node[64];
 	memset(d, 0, sizeof *d);
 	d->id = id;
-	d->ring_ref = -1;
-	d->depth = BLKIF_RING_SIZE;
+	for (unsigned i = 0; i < BLK_MAX_RING_PAGES; i++)
+		d->ring_ref[i] = -1;
 	snprintf(node, sizeof node, "device/vbd/%d", id);
 	int rc = xenbus_device_init(&d->xb, node);
 	if (rc < 0)
@@ -150,13 +211,23 @@ int blk_open(int id, struct blkdev *d)
 		rc = -XEN_ENOSPC;
 		goto fail;
 	}
-	memset(d->sring, 0, PAGE);
+	if (order > d->max_ring_order)
+		order = d->max_ring_order;
+	if (order > BLK_MAX_RING_ORDER)
+		order = BLK_MAX_RING_ORDER;
+	d->ring_order = order;
+	d->ring_size = ring_entries(order);
+	d->depth = d->ring_size;
+	memset(d->sring, 0, PAGE << order);
 	d->sring->req_event = 1;
 	d->sring->rsp_event = 1;
-	rc = gnttab_grant_access((domid_t)d->xb.otherend_id, (uint64_t)(uintptr_t)d->sring >> 12, 0);
-	if (rc < 0)
-		goto fail;
-	d->ring_ref = rc;
+	for (unsigned i = 0; i < 1u << order; i++) {
+		rc = gnttab_grant_access((domid_t)d->xb.otherend_id,
+					 ((uint64_t)(uintptr_t)d->sring >> 12) + i, 0);
+		if (rc < 0)
+			goto fail;
+		d->ring_ref[i] = rc;
+	}
 	if ((rc = evtchn_alloc_unbound((domid_t)d->xb.otherend_id, &d->port)) < 0)
 		goto fail;
 	if ((rc = evtchn_set_handler(d->port, on_event, d)) < 0)
@@ -176,6 +247,9 @@ int blk_open(int id, struct blkdev *d)
 		goto fail;
 	if ((rc = xenbus_switch_state(&d->xb, XBT_NIL, XenbusStateConnected)) < 0)
 		goto fail;
+	if (d->ring_order)
+		printf("blkfront: vbd %d: ring of %u pages, %u entries\n", id, 1u << d->ring_order,
+		       d->ring_size);
 	return 0;
 fail:
 	release_ring(d);
@@ -185,7 +259,7 @@ fail:
 
 int blk_set_depth(struct blkdev *d, unsigned depth)
 {
-	if (depth < 1 || depth > BLKIF_RING_SIZE)
+	if (depth < 1 || depth > d->ring_size)
 		return -XEN_EINVAL;
 	d->depth = depth;
 	return 0;
@@ -243,8 +317,23 @@ static void end_grants(struct blkdev *d, struct blk_slot *sl)
 	sl->ind_gref = -1;
 }
 
+void blk_push(struct blkdev *d)
+{
+	if (d->sring && __atomic_load_n(&d->sring->req_prod, __ATOMIC_RELAXED) != d->req_prod_pvt)
+		push(d);
+}
+
 int blk_submit(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t nsectors,
 	       uint64_t cookie)
+{
+	int rc = blk_queue(d, op, sector, buf, nsectors, cookie);
+	if (rc == 0)
+		push(d);
+	return rc;
+}
+
+int blk_queue(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t nsectors,
+	      uint64_t cookie)
 {
 	if (!d->sring)
 		return -XEN_EINVAL;
@@ -264,9 +353,9 @@ int blk_submit(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t ns
 		return -XEN_EINVAL;
 	}
 	unsigned id = 0;
-	while (id < BLKIF_RING_SIZE && d->slot[id].busy)
+	while (id < d->ring_size && d->slot[id].busy)
 		id++;
-	if (id == BLKIF_RING_SIZE || d->req_prod_pvt - d->rsp_cons >= BLKIF_RING_SIZE)
+	if (id == d->ring_size || d->req_prod_pvt - d->rsp_cons >= d->ring_size)
 		return -XEN_EAGAIN;
 	struct blk_slot *sl = &d->slot[id];
 	struct blkif_request_segment segs[BLK_MAX_SEGMENTS];
@@ -324,10 +413,9 @@ int blk_submit(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t ns
 	sl->busy = 1;
 	sl->operation = (uint8_t)op;
 	sl->cookie = cookie;
-	memcpy(&d->sring->ring[d->req_prod_pvt % BLKIF_RING_SIZE], &e, sizeof e);
+	memcpy(ring_entry(d, d->req_prod_pvt), &e, sizeof e);
 	d->req_prod_pvt++;
 	d->inflight++;
-	push(d);
 	return 0;
 }
 
@@ -339,16 +427,17 @@ int blk_poll(struct blkdev *d, struct blk_done *done, unsigned max)
 		return 0;
 	while (n < max) {
 		uint32_t rp = __atomic_load_n(&s->rsp_prod, __ATOMIC_ACQUIRE);
+		if (rp == d->rsp_cons)
+			break;
 		if (rp - d->rsp_cons > d->req_prod_pvt - d->rsp_cons) {
 			d->bad_responses++; /* the backend claims more than we asked */
 			return n ? (int)n : -XEN_EIO;
 		}
 		while (d->rsp_cons != rp && n < max) {
 			struct blkif_response rsp;
-			memcpy(&rsp, (const void *)&s->ring[d->rsp_cons % BLKIF_RING_SIZE].rsp,
-			       sizeof rsp);
+			memcpy(&rsp, (const void *)&ring_entry(d, d->rsp_cons)->rsp, sizeof rsp);
 			d->rsp_cons++;
-			if (rsp.id >= BLKIF_RING_SIZE || !d->slot[rsp.id].busy) {
+			if (rsp.id >= d->ring_size || !d->slot[rsp.id].busy) {
 				d->bad_responses++;
 				continue;
 			}
@@ -361,13 +450,6 @@ int blk_poll(struct blkdev *d, struct blk_done *done, unsigned max)
 			done[n].status = rsp.status;
 			n++;
 		}
-		if (n == max)
-			break;
-		/* Final check: ask for an event at the next response, then look again. */
-		__atomic_store_n(&s->rsp_event, d->rsp_cons + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&s->rsp_prod, __ATOMIC_ACQUIRE) == d->rsp_cons)
-			break;
 	}
 	return (int)n;
 }
@@ -381,6 +463,12 @@ int blk_wait(struct blkdev *d, struct blk_done *done, unsigned max, uint64_t tim
 			return n;
 		if (xen_system_time_ns() >= deadline)
 			return -XEN_ETIMEDOUT;
+		/* Final check: ask for an event at the next response, then look
+		 * again before blocking (RING_FINAL_CHECK_FOR_RESPONSES). */
+		__atomic_store_n(&d->sring->rsp_event, d->rsp_cons + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&d->sring->rsp_prod, __ATOMIC_ACQUIRE) != d->rsp_cons)
+			continue;
 		evtchn_wait_spin(20000);
 	}
 }
@@ -396,9 +484,9 @@ static int status_errno(struct blkdev *d, int16_t st)
 /* drain waits for every request in flight; returns the first error seen. */
 static int drain(struct blkdev *d, int err)
 {
-	struct blk_done done[BLKIF_RING_SIZE];
+	struct blk_done done[BLK_MAX_SLOTS];
 	while (d->inflight) {
-		int n = blk_wait(d, done, BLKIF_RING_SIZE, IO_TIMEOUT_NS);
+		int n = blk_wait(d, done, BLK_MAX_SLOTS, IO_TIMEOUT_NS);
 		if (n < 0)
 			return n; /* timed out: the slots stay busy */
 		for (int i = 0; i < n; i++) {
@@ -422,8 +510,8 @@ static int rw(struct blkdev *d, int op, uint64_t sector, uint8_t *buf, uint32_t 
 			n = nsectors;
 		int rc = blk_submit(d, op, sector, buf, n, sector);
 		if (rc == -XEN_EAGAIN) {
-			struct blk_done done[BLKIF_RING_SIZE];
-			rc = blk_wait(d, done, BLKIF_RING_SIZE, IO_TIMEOUT_NS);
+			struct blk_done done[BLK_MAX_SLOTS];
+			rc = blk_wait(d, done, BLK_MAX_SLOTS, IO_TIMEOUT_NS);
 			for (int i = 0; i < rc; i++)
 				if (err == 0)
 					err = status_errno(d, done[i].status);

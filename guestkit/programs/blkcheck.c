@@ -158,8 +158,8 @@ int main(int argc, char **argv)
 			seed = strtou64(argv[i] + 5, &ok), have_seed = 1;
 		else if (strncmp(argv[i], "dev=", 4) == 0)
 			id = strtou64(argv[i] + 4, &ok);
-		else
-			ok = 0;
+		else if (strncmp(argv[i], "xen_blkfront.", 13) != 0)
+			ok = 0; /* xen_blkfront.* words are for the library */
 		if (!ok || n == 0 || depth == 0 || depth > BLKIF_RING_SIZE || id > 0xffff) {
 			printf("usage: blkcheck [sectors=1..%d] [depth=1..%d] [seed=S] [dev=ID]\n",
 			       BUF_SECTORS, BLKIF_RING_SIZE);
