@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/xenolith/xenolith/hv/vm"
+	"github.com/xenolith/xenolith/hv/xenstore"
 	"github.com/xenolith/xenolith/pvdrivers/blkback"
 	"github.com/xenolith/xenolith/pvdrivers/ring"
 	"github.com/xenolith/xenolith/pvdrivers/xenbus"
@@ -55,28 +56,45 @@ func OpenDisk(spec DiskSpec) (*blkback.File, error) {
 // Disk is a block device attached to a VM.
 type Disk struct {
 	dev    *xenbus.Device
-	file   *blkback.File
+	client *xenstore.Client // the backend's dom0 session
+	file   *blkback.File    // closed by Close; nil for AttachStorage
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex // protects stop
-	stop func()
+	closeOnce sync.Once
+	mu        sync.Mutex // protects stop and err
+	stop      func()
+	err       error // the data path's error, if it ended with one
 }
 
 // AttachDisk creates vbd id for the VM, served from file, and runs its
-// xenbus backend until Close. Call it after vm.New and before Run.
+// xenbus backend until Close, which also closes file. Call it after vm.New
+// and before Run.
 func AttachDisk(m *vm.VM, id int, file *blkback.File, log *slog.Logger) (*Disk, error) {
+	d, err := AttachStorage(m, id, file, log)
+	if err != nil {
+		return nil, err
+	}
+	d.file = file
+	return d, nil
+}
+
+// AttachStorage is AttachDisk for any blkback.Storage (a fault-injecting or
+// in-memory one, say); Close leaves st open.
+func AttachStorage(m *vm.VM, id int, st blkback.Storage, log *slog.Logger) (*Disk, error) {
 	gr := blkback.TableGrants{Table: m.Grants(), DomID: 0}
-	disk, err := blkback.NewDisk(file, gr, blkback.Config{Flush: true, Discard: true, MaxIndirectSegments: 256})
+	disk, err := blkback.NewDisk(st, gr, blkback.Config{Flush: true, Discard: true, MaxIndirectSegments: 256})
 	if err != nil {
 		return nil, err
 	}
 	const maxOrder = 4
-	dev, err := xenbus.Create(m.Store().Dom0(), "vbd", m.DomID(), id, blkback.BackendKeys(disk, maxOrder))
+	client := m.Store().Dom0()
+	dev, err := xenbus.Create(client, "vbd", m.DomID(), id, blkback.BackendKeys(disk, maxOrder))
 	if err != nil {
+		client.Close()
 		return nil, err
 	}
-	d := &Disk{dev: dev, file: file}
+	d := &Disk{dev: dev, client: client}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	h := &blkback.Handler{
@@ -105,8 +123,13 @@ func AttachDisk(m *vm.VM, id int, file *blkback.File, log *slog.Logger) (*Disk, 
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				if err := blkback.Serve(sctx, back, disk, ep, 8); err != nil && log != nil {
-					log.Warn("vbd stopped", "vm", m.DomID(), "disk", id, "err", err)
+				if err := blkback.Serve(sctx, back, disk, ep, 8); err != nil {
+					d.mu.Lock()
+					d.err = err
+					d.mu.Unlock()
+					if log != nil {
+						log.Warn("vbd stopped", "vm", m.DomID(), "disk", id, "err", err)
+					}
 				}
 			}()
 			d.mu.Lock()
@@ -140,8 +163,26 @@ func AttachDisk(m *vm.VM, id int, file *blkback.File, log *slog.Logger) (*Disk, 
 }
 
 // Close stops the backend (completing requests in flight) and closes the image.
+//
+// The device's frontend and backend directories are removed, as a toolstack
+// does on detach, so that a later domain may reuse the id.
 func (d *Disk) Close() error {
 	d.cancel()
 	d.wg.Wait()
+	d.closeOnce.Do(func() {
+		_ = d.dev.Destroy() // the store may be gone with its domain
+		d.client.Close()
+	})
+	if d.file == nil {
+		return nil
+	}
 	return d.file.Close()
+}
+
+// Err returns the error the data path ended with, if any (nil while it runs
+// or after a clean stop).
+func (d *Disk) Err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/xenolith/xenolith/hv/evtchn"
 	"github.com/xenolith/xenolith/hv/vm"
+	"github.com/xenolith/xenolith/hv/xenstore"
 	"github.com/xenolith/xenolith/pvdrivers/blkback"
 	"github.com/xenolith/xenolith/pvdrivers/netback"
 	"github.com/xenolith/xenolith/pvdrivers/netsw"
@@ -116,12 +117,15 @@ func DefaultMAC(domID uint16, id int) net.HardwareAddr {
 type Net struct {
 	vif      *netback.Vif
 	dev      *xenbus.Device
+	client   *xenstore.Client // the backend's dom0 session
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeNet func() error // leaves the switch or closes the tap
 
-	mu   sync.Mutex // protects stop
-	stop func()
+	closeOnce sync.Once
+	closeErr  error
+	mu        sync.Mutex // protects stop
+	stop      func()
 }
 
 // AttachNet creates vif id for the VM, connected as spec says, and runs its
@@ -174,10 +178,11 @@ func AttachNet(m *vm.VM, id int, spec NetSpec, log *slog.Logger) (*Net, error) {
 		}
 	}
 	if err != nil {
+		c.Close()
 		n.closeNet()
 		return nil, fmt.Errorf("vif %d: %w", id, err)
 	}
-	n.dev = dev
+	n.dev, n.client = dev, c
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	h := &netback.Handler{
@@ -265,9 +270,8 @@ func (n *Net) start(ctx context.Context, m *vm.VM, rc netback.RingConfig, log *s
 		if errors.Is(err, netback.ErrAbuse) || errors.Is(err, netback.ErrRing) {
 			// Disconnect this vif only: tell the frontend the backend is
 			// closing, with the reason.
-			c := m.Store().Dom0()
-			c.Write(n.dev.BackendPath+"/error", []byte(err.Error()))
-			c.Write(n.dev.BackendPath+"/state", []byte(strconv.Itoa(int(xenbus.StateClosing))))
+			n.client.Write(n.dev.BackendPath+"/error", []byte(err.Error()))
+			n.client.Write(n.dev.BackendPath+"/state", []byte(strconv.Itoa(int(xenbus.StateClosing))))
 		}
 	}()
 	n.mu.Lock()
@@ -291,10 +295,16 @@ func (n *Net) Stats() netback.Stats { return n.vif.Stats() }
 // Vif returns the backend's vif.
 func (n *Net) Vif() *netback.Vif { return n.vif }
 
-// Close stops the backend (the frontend sees it go away) and leaves the
-// network.
+// Close stops the backend (the frontend sees it go away), leaves the
+// network and removes the device's xenstore directories (as a toolstack does
+// on detach). Calling it again returns the first call's error.
 func (n *Net) Close() error {
 	n.cancel()
 	n.wg.Wait()
-	return n.closeNet()
+	n.closeOnce.Do(func() {
+		n.closeErr = n.closeNet()
+		_ = n.dev.Destroy() // the store may be gone with its domain
+		n.client.Close()
+	})
+	return n.closeErr
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/xenolith/xenolith/guestkit"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/vm"
+	"github.com/xenolith/xenolith/internal/devices"
 	"github.com/xenolith/xenolith/internal/require"
 	"github.com/xenolith/xenolith/pvdrivers/blkback"
 )
@@ -35,11 +36,11 @@ func runFaulty(t *testing.T, sys *kvm.System, img string, f func(blkback.Storage
 	defer file.Close()
 	st := f(file)
 	out, err := runStream(sys, args, time.Minute, func(m *vm.VM) (func() error, error) {
-		disk, err := attachStorage(m, 0, st)
+		disk, err := devices.AttachStorage(m, 0, st, nil)
 		if err != nil {
 			return nil, err
 		}
-		return disk.close, nil
+		return func() error { disk.Close(); return disk.Err() }, nil
 	}, nil)
 	if err != nil {
 		t.Fatalf("run blkstream %s: %v", args, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/xenolith/xenolith/guestkit"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/vm"
+	"github.com/xenolith/xenolith/internal/devices"
 	"github.com/xenolith/xenolith/internal/require"
 	"github.com/xenolith/xenolith/pvdrivers/blkback"
 )
@@ -111,11 +112,11 @@ func powerCutTrial(sys *kvm.System, img string, p trial) (*Census, error) {
 		cache.PowerCut()
 	}()
 	_, err = runStream(sys, p.args(), time.Minute, func(m *vm.VM) (func() error, error) {
-		disk, err := attachStorage(m, 0, cache)
+		disk, err := devices.AttachStorage(m, 0, cache, nil)
 		if err != nil {
 			return nil, err
 		}
-		return disk.close, nil
+		return func() error { disk.Close(); return disk.Err() }, nil
 	}, func(rep vm.Report) {
 		if rep.Kind != vm.ReportMetric {
 			return
