@@ -44,6 +44,7 @@ func f(fd int) { unix.Syscall(unix.SYS_MMAP, 0, 0, 0); unix.Close(fd) }
 `,
 		"pvdrivers/ring/ring.go": "package ring\nimport _ \"example.com/m/hv/mem\"\nimport _ \"example.com/m/hv/vmx\"\n",
 		"cmd/x/main.go":          "package main\nimport _ \"example.com/m/hv/vm\"\nfunc main() {}\n",
+		"pvdrivers/tap/tap.go":   "package tap\nimport \"golang.org/x/sys/unix\"\nfunc f(fd int) { unix.IoctlIfreq(fd, 0, nil) }\n",
 		// Violations.
 		"hv/vm/run.go": `package vm
 import (
@@ -63,6 +64,7 @@ func g() { syscall.Syscall(16, 0, 0, 0); syscall.RawSyscall6(syscall.SYS_IOCTL, 
 		"hv/xen/consts.go":        "package xen\nconst KVM_EXIT_IO = 2\n",
 		"hv/xen/dot.go":           "package xen\nimport . \"golang.org/x/sys/unix\"\nfunc h() { IoctlGetInt(0, 0) }\n",
 		"hv/xen/unsafe_helper.go": "package xen\nimport \"unsafe\"\nvar _ = unsafe.Sizeof(0)\n",
+		"pvdrivers/tap/kvm.go":    "package tap\nconst KVM_RUN = 1\n",
 		"pvdrivers/blk/blk.go":    "package blk\nimport (\n\t_ \"example.com/m/hv/vm\"\n\t_ \"example.com/m/hv/kvm/x\"\n)\n",
 		// Skipped directories.
 		"hv/boot/testdata/bad.go": "package bad\nimport \"unsafe\"\n",
@@ -87,6 +89,7 @@ func g() { syscall.Syscall(16, 0, 0, 0); syscall.RawSyscall6(syscall.SYS_IOCTL, 
 		`hv/xen/unsafe_helper.go:2:8: imports "unsafe": only files named *_unsafe.go may`,
 		`pvdrivers/blk/blk.go:3:2: pvdrivers must not import example.com/m/hv/vm`,
 		`pvdrivers/blk/blk.go:4:2: pvdrivers must not import example.com/m/hv/kvm/x`,
+		`pvdrivers/tap/kvm.go:2:7: identifier KVM_RUN: only hv/kvm may deal in KVM ioctls`,
 	}
 	var got []string
 	for _, v := range vs {
