@@ -19,6 +19,10 @@ const (
 	// stacked on the previous ones (a memory breakdown); an x missing from
 	// a series counts as zero there, a negative segment is drawn as zero.
 	KindStacked = "stacked"
+	// KindHeatmap draws a heat map: each series is a row (labelled on the
+	// y axis, first at the top), each point (x, value) a cell at column x;
+	// a missing cell is left blank.
+	KindHeatmap = "heatmap"
 )
 
 // Curve is a set of series over a common x axis, for reports: the SLO
@@ -75,9 +79,9 @@ func (c *Curve) Validate() error {
 		return errors.New("no name")
 	}
 	switch c.EffectiveKind() {
-	case KindLine, KindCDF, KindStacked:
+	case KindLine, KindCDF, KindStacked, KindHeatmap:
 	default:
-		return fmt.Errorf("%q: unknown kind %q (want line, cdf or stacked)", c.Name, c.Kind)
+		return fmt.Errorf("%q: unknown kind %q (want line, cdf, stacked or heatmap)", c.Name, c.Kind)
 	}
 	for _, s := range c.Series {
 		for i, p := range s.Points {

@@ -149,16 +149,23 @@ func recordView(r *record.Record, name, prefix, dir string, out *Output) (recVie
 	curves := r.AllCurves()
 	for i := range curves {
 		c := &curves[i]
-		p, err := curvePlot(c)
-		if err != nil {
-			return rv, fmt.Errorf("report: %w", err)
-		}
 		sl := slug(c.Name)
 		for n := 2; used[sl]; n++ {
 			sl = fmt.Sprintf("%s-%d", slug(c.Name), n)
 		}
 		used[sl] = true
-		img, err := writeImage(p, 4.5*vg.Inch, c.Name, fmt.Sprintf("%s-%s.png", prefix, sl), dir, out)
+		file := fmt.Sprintf("%s-%s.png", prefix, sl)
+		var img *imageView
+		var err error
+		if c.EffectiveKind() == record.KindHeatmap {
+			img, err = writeHeatmap(c, file, dir, out)
+		} else {
+			var p *plot.Plot
+			if p, err = curvePlot(c); err != nil {
+				return rv, fmt.Errorf("report: %w", err)
+			}
+			img, err = writeImage(p, 4.5*vg.Inch, c.Name, file, dir, out)
+		}
 		if err != nil {
 			return rv, err
 		}
@@ -174,6 +181,23 @@ func writeImage(p *plot.Plot, h vg.Length, title, file, dir string, out *Output)
 	if err != nil {
 		return nil, fmt.Errorf("report: chart %q: %w", title, err)
 	}
+	return writePNG(data, title, file, dir, out)
+}
+
+// writeHeatmap draws a heatmap curve and writes it like writeImage.
+func writeHeatmap(c *record.Curve, file, dir string, out *Output) (*imageView, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	data, err := heatmapPNG(c)
+	if err != nil {
+		return nil, fmt.Errorf("report: chart %q: %w", c.Name, err)
+	}
+	return writePNG(data, c.Name, file, dir, out)
+}
+
+// writePNG writes a chart beside the page and returns its view.
+func writePNG(data []byte, title, file, dir string, out *Output) (*imageView, error) {
 	path := filepath.Join(dir, file)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -232,6 +256,9 @@ const maxTableRows = 60
 // curveTable tabulates a curve: x against each series for lines and
 // stacks, a percentile summary per series for CDFs.
 func curveTable(c *record.Curve) (head []string, rows [][]string, more int) {
+	if c.EffectiveKind() == record.KindHeatmap {
+		return heatTable(c)
+	}
 	if c.EffectiveKind() == record.KindCDF {
 		head = []string{"series", "n", "min", "p50", "p90", "p99", "max"}
 		for _, s := range c.Series {
