@@ -22,6 +22,7 @@ type EvtchnOptions struct {
 	Runs       int       // VM runs (default 5)
 	Iterations int       // iterations per loop per run (default 10000)
 	Progress   io.Writer `json:"-"` // optional progress lines
+	Trace      *Trace    `json:"-"` // eBPF probes for every VM (--trace), or nil
 }
 
 // floorPort is a port value no guest allocates: the guest's OUT of it to the
@@ -51,7 +52,7 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 	var exitsPerNotify []float64
 	for run := 0; run < o.Runs; run++ {
 		fmt.Fprintf(progress, "evtchn: backend run %d/%d\n", run+1, o.Runs)
-		out, exits, err := evtchnBackendRun(sys, o.Iterations)
+		out, exits, err := evtchnBackendRun(sys, o.Iterations, o.Trace, run)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +71,7 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 	var g2g, g2gRun []float64
 	for run := 0; run < o.Runs; run++ {
 		fmt.Fprintf(progress, "evtchn: guest-to-guest run %d/%d\n", run+1, o.Runs)
-		s, khz, err := evtchnPingPong(sys, o.Iterations)
+		s, khz, err := evtchnPingPong(sys, o.Iterations, o.Trace, run)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +104,7 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 		var late, lateRun []float64
 		for run := 0; run < o.Runs; run++ {
 			fmt.Fprintf(progress, "evtchn: timer (%s) run %d/%d\n", mode, run+1, o.Runs)
-			out, err := guestkit.Run(sys, guestkit.RunOptions{Program: "timer", Cmdline: "mode=" + mode, Timeout: 2 * time.Minute})
+			out, err := o.Trace.run(sys, "timer "+mode, guestkit.RunOptions{Program: "timer", Cmdline: "mode=" + mode, Timeout: 2 * time.Minute})
 			if err != nil {
 				return nil, err
 			}
@@ -127,7 +128,7 @@ func Evtchn(sys *kvm.System, o EvtchnOptions) (*Result, error) {
 
 // evtchnBackendRun boots evbench against an echo backend and a sink backend
 // and returns its outcome and the user-space exits during the notify loop.
-func evtchnBackendRun(sys *kvm.System, n int) (*guestkit.Outcome, uint64, error) {
+func evtchnBackendRun(sys *kvm.System, n int, tr *Trace, run int) (*guestkit.Outcome, uint64, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -140,7 +141,7 @@ func evtchnBackendRun(sys *kvm.System, n int) (*guestkit.Outcome, uint64, error)
 			unix.Close(floorFD)
 		}
 	}()
-	out, err := guestkit.Run(sys, guestkit.RunOptions{
+	out, err := tr.run(sys, fmt.Sprintf("evbench backends run %d", run+1), guestkit.RunOptions{
 		Program: "evbench", Timeout: 5 * time.Minute,
 		OnStart: func(v *vm.VM) { m = v },
 		OnReport: func(r vm.Report) {
@@ -220,7 +221,7 @@ func backendEndpoint(m *vm.VM, evt *evtchn.Table) (*evtchn.Endpoint, error) {
 
 // evtchnPingPong runs two evbench VMs in one process, connected by an
 // interdomain event channel, and returns the pinger's round trips.
-func evtchnPingPong(sys *kvm.System, n int) ([]uint64, uint64, error) {
+func evtchnPingPong(sys *kvm.System, n int, tr *Trace, run int) ([]uint64, uint64, error) {
 	hub := evtchn.NewHub()
 	store := xenstore.New(xenstore.Options{})
 	ready := make(chan uint32, 1)
@@ -230,7 +231,7 @@ func evtchnPingPong(sys *kvm.System, n int) ([]uint64, uint64, error) {
 	}
 	echoDone := make(chan result, 1)
 	go func() {
-		out, err := guestkit.Run(sys, guestkit.RunOptions{
+		out, err := tr.run(sys, fmt.Sprintf("evbench echo run %d", run+1), guestkit.RunOptions{
 			Program: "evbench", DomID: 1, Hub: hub, Store: store, Timeout: 5 * time.Minute,
 			Setup: func(m *vm.VM) error {
 				port, err := m.EventChannels().AllocPortForBackend(2)
@@ -254,7 +255,7 @@ func evtchnPingPong(sys *kvm.System, n int) ([]uint64, uint64, error) {
 		r := <-echoDone
 		return nil, 0, r.err
 	}
-	out, err := guestkit.Run(sys, guestkit.RunOptions{
+	out, err := tr.run(sys, fmt.Sprintf("evbench ping run %d", run+1), guestkit.RunOptions{
 		Program: "evbench", DomID: 2, Hub: hub, Store: store, Timeout: 5 * time.Minute,
 		Cmdline: fmt.Sprintf("ping peer=1 port=%d n=%d", port, n),
 	})

@@ -22,6 +22,9 @@ type HypercallOptions struct {
 	ProcBoots  int       // whole `xenolith run` processes (default 10; 0 skips)
 	Exe        string    // xenolith binary for process boots; default os.Executable
 	Progress   io.Writer // optional progress lines
+	// Trace, when set, registers every VM's vCPU threads with the eBPF
+	// probes (--trace).
+	Trace *Trace `json:"-"`
 }
 
 // Metric is one measured quantity: its samples' summary, in nanoseconds.
@@ -98,7 +101,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 	perRun := map[string][]float64{} // per-run medians
 	for run := 0; run < o.Runs; run++ {
 		fmt.Fprintf(progress, "hypercall: run %d/%d\n", run+1, o.Runs)
-		out, err := guestkit.Run(sys, guestkit.RunOptions{Program: "hcbench", Cmdline: fmt.Sprint(o.Iterations), Timeout: 5 * time.Minute})
+		out, err := o.Trace.run(sys, fmt.Sprintf("hcbench run %d", run+1), guestkit.RunOptions{Program: "hcbench", Cmdline: fmt.Sprint(o.Iterations), Timeout: 5 * time.Minute})
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +144,7 @@ func Hypercall(sys *kvm.System, o HypercallOptions) (*Result, error) {
 		if i%5 == 0 {
 			fmt.Fprintf(progress, "create-to-main: boot %d/%d\n", i+1, o.Boots)
 		}
-		out, err := guestkit.Run(sys, guestkit.RunOptions{Program: "hello", MemBytes: 16 << 20})
+		out, err := o.Trace.run(sys, "hello (create-to-main boots)", guestkit.RunOptions{Program: "hello", MemBytes: 16 << 20})
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 
 	"github.com/xenolith/xenolith/bench/stats"
 	"github.com/xenolith/xenolith/hv/kvm"
@@ -22,6 +23,7 @@ type NetOptions struct {
 	RoundTrips int       // requests per round-trip run (default 2000, 64-byte payloads)
 	NoTap      bool      // skip the VM<->host (tap) measurements
 	Progress   io.Writer `json:"-"`
+	Trace      *Trace    `json:"-"` // eBPF probes for every VM (--trace), or nil
 }
 
 // ErrNetRoot reports that the suite cannot make its network namespaces.
@@ -38,6 +40,8 @@ var ErrNetRoot = errors.New("bench net needs root (it makes network namespaces, 
 //   - user-space exits and process CPU per datagram (between the guests'
 //     bench_start and bench_end marks).
 func Net(sys *kvm.System, o NetOptions) (*Result, error) {
+	setSuiteTrace(o.Trace)
+	defer setSuiteTrace(nil)
 	if o.Runs == 0 {
 		o.Runs = 3
 	}
@@ -250,4 +254,24 @@ func rrMetrics(veth, vv, hv []rrRun) []Metric {
 		}
 	}
 	return ms
+}
+
+// suiteTrace is the trace of the running Net or Blk suite: the VM runs
+// deep in their helpers register with it (neither suite runs concurrently
+// with another).
+var suiteTrace struct {
+	sync.Mutex
+	t *Trace
+}
+
+func setSuiteTrace(t *Trace) {
+	suiteTrace.Lock()
+	suiteTrace.t = t
+	suiteTrace.Unlock()
+}
+
+func currentSuiteTrace() *Trace {
+	suiteTrace.Lock()
+	defer suiteTrace.Unlock()
+	return suiteTrace.t
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ func processCPU() time.Duration {
 // runNetGuests boots the guests concurrently, each with vif 0, and waits
 // for all of them.
 func runNetGuests(sys *kvm.System, gs []*netGuest) error {
+	tr := currentSuiteTrace()
 	var wg sync.WaitGroup
 	for _, g := range gs {
 		g.exits, g.cpu = map[string]uint64{}, map[string]time.Duration{}
@@ -47,7 +49,7 @@ func runNetGuests(sys *kvm.System, gs []*netGuest) error {
 			var m *vm.VM
 			var nic *devices.Net
 			var once sync.Once
-			g.out, g.err = guestkit.Run(sys, guestkit.RunOptions{
+			g.out, g.err = tr.run(sys, strings.TrimSpace(g.program+" "+strings.SplitN(g.args, " ", 2)[0]), guestkit.RunOptions{
 				Program: g.program, Cmdline: g.args, DomID: g.domID, MemBytes: 32 << 20,
 				Timeout: 3 * time.Minute,
 				OnStart: func(v *vm.VM) { m = v },

@@ -31,6 +31,7 @@ type OverheadOptions struct {
 	NoProcess bool      `json:"no_process,omitempty"`
 	SkipNet   bool      `json:"skip_net,omitempty"`
 	Progress  io.Writer `json:"-"`
+	Trace     *Trace    `json:"-"` // eBPF probes for every VM (--trace), or nil
 }
 
 // Overhead runs the microbenchmarks side by side with their floors: null
@@ -65,24 +66,24 @@ func Overhead(sys *kvm.System, o OverheadOptions) (*Result, error) {
 		run  func() (*Result, error)
 	}{
 		{"hypercall", func() (*Result, error) {
-			return Hypercall(sys, HypercallOptions{Runs: o.Runs, Iterations: o.Iterations, Boots: 1, Progress: prog})
+			return Hypercall(sys, HypercallOptions{Runs: o.Runs, Iterations: o.Iterations, Boots: 1, Progress: prog, Trace: o.Trace})
 		}},
 		{"evtchn", func() (*Result, error) {
-			return Evtchn(sys, EvtchnOptions{Runs: o.Runs, Iterations: min(o.Iterations, 65536), Progress: prog})
+			return Evtchn(sys, EvtchnOptions{Runs: o.Runs, Iterations: min(o.Iterations, 65536), Progress: prog, Trace: o.Trace})
 		}},
-		{"lifecycle", func() (*Result, error) { return lifecycle(sys, o.Lifecycle, prog) }},
+		{"lifecycle", func() (*Result, error) { return lifecycle(sys, o.Lifecycle, prog, o.Trace) }},
 		{"memory", func() (*Result, error) { return vmMemory(sys, o, prog) }},
 		{"blk", func() (*Result, error) {
 			if o.SkipBlk {
 				return nil, nil
 			}
-			return Blk(sys, BlkOptions{Runs: min(o.Runs, 3), Ops: o.BlkOps, ImageMiB: 64, Progress: prog})
+			return Blk(sys, BlkOptions{Runs: min(o.Runs, 3), Ops: o.BlkOps, ImageMiB: 64, Progress: prog, Trace: o.Trace})
 		}},
 		{"net", func() (*Result, error) {
 			if o.SkipNet {
 				return nil, nil
 			}
-			r, err := Net(sys, NetOptions{Runs: min(o.Runs, 3), Packets: 5000, RoundTrips: 500, Progress: prog})
+			r, err := Net(sys, NetOptions{Runs: min(o.Runs, 3), Packets: 5000, RoundTrips: 500, Progress: prog, Trace: o.Trace})
 			if errors.Is(err, ErrNetRoot) {
 				return nil, nil
 			}
@@ -146,7 +147,7 @@ func mergeOverhead(res *Result, part string, r *Result) {
 // until KVM released them (Run returned, Close done, the VM fd freed),
 // each against a bare KVM VM with an in-kernel irqchip and one vCPU
 // created and closed the same number of times, interleaved.
-func lifecycle(sys *kvm.System, n int, prog *Progress) (*Result, error) {
+func lifecycle(sys *kvm.System, n int, prog *Progress, tr *Trace) (*Result, error) {
 	img, err := guestkit.Program("idle")
 	if err != nil {
 		return nil, err
@@ -159,7 +160,7 @@ func lifecycle(sys *kvm.System, n int, prog *Progress) (*Result, error) {
 			return nil, err
 		}
 		bareCreate, bareClose = append(bareCreate, float64(bc)), append(bareClose, float64(bd))
-		c, d, err := oneLifecycle(sys, img)
+		c, d, err := oneLifecycle(sys, img, tr)
 		if err != nil {
 			return nil, err
 		}
@@ -202,10 +203,10 @@ func bareVM(sys *kvm.System) (create, destroy time.Duration, err error) {
 }
 
 // oneLifecycle boots an idle VM to main and destroys it.
-func oneLifecycle(sys *kvm.System, img []byte) (create, destroy time.Duration, err error) {
+func oneLifecycle(sys *kvm.System, img []byte, tr *Trace) (create, destroy time.Duration, err error) {
 	mainc := make(chan time.Time, 1)
 	m, err := vm.New(sys, vm.Config{
-		Name: "lifecycle", MemBytes: 16 << 20, VCPUs: 1, Kernel: img, Cmdline: "idle",
+		Name: "lifecycle", MemBytes: 16 << 20, VCPUs: 1, Kernel: img, Cmdline: "idle", OnVCPUThread: tr.Hook("lifecycle"),
 		OnReport: func(r vm.Report) {
 			if r.Kind == vm.ReportMark && r.Msg == "main" {
 				select {
@@ -240,7 +241,9 @@ func oneLifecycle(sys *kvm.System, img []byte) (create, destroy time.Duration, e
 	<-done
 	m.Close()
 	vm.WaitClosed()
-	return create, time.Since(t0), nil
+	destroy = time.Since(t0)
+	tr.Account("lifecycle", m.Exits(), nil) // after the timing: reads no fd
+	return create, destroy, nil
 }
 
 // vmMemory holds o.MemVMs idle VMs in this process and reports host memory
@@ -252,6 +255,7 @@ func vmMemory(sys *kvm.System, o OverheadOptions, prog *Progress) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
+	f.trace = o.Trace
 	defer f.close()
 	base := SampleHost()
 	var rss, pss, kern []float64

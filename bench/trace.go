@@ -1,26 +1,37 @@
 package bench
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/xenolith/xenolith/bench/probe"
-	"github.com/xenolith/xenolith/bench/stats"
 	"github.com/xenolith/xenolith/guestkit"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/vm"
 )
 
-// Trace collects eBPF counters for the VMs of a suite run (--trace).
+// Trace collects eBPF counters for the VMs of a suite run (--trace). A nil
+// *Trace is valid and traces nothing, so suites call its methods
+// unconditionally.
 type Trace struct {
 	tr    *probe.Tracer
-	mu    sync.Mutex // protects names
-	names map[string]probe.VMID
 	start *probe.Snapshot
+
+	mu     sync.Mutex            // protects the fields below
+	names  map[string]probe.VMID // VM name -> tracer id
+	checks map[string]*exitCheck // VM name -> monitor and KVM counts
+	live   map[string]int        // VM name -> vCPU threads running now
+	steps  []traceStep           // density steps measured under the probes
+	warned bool                  // a registration failure was noted
+	notes  []string              // findings to carry into the record
+}
+
+// exitCheck is what the monitor and KVM's binary statistics counted for
+// one VM (summed over its runs), to set beside the eBPF counts.
+type exitCheck struct {
+	monitor uint64            // KVM_RUN returns the monitor handled
+	kvm     map[string]uint64 // KVM binary stats summed over vCPUs; nil if unread
 }
 
 // StartTrace loads the probes. When eBPF cannot run here it returns an
@@ -36,11 +47,12 @@ func StartTrace() (*Trace, error) {
 		tr.Close()
 		return nil, err
 	}
-	return &Trace{tr: tr, names: map[string]probe.VMID{}, start: s}, nil
+	return &Trace{tr: tr, start: s, names: map[string]probe.VMID{}, checks: map[string]*exitCheck{}, live: map[string]int{}}, nil
 }
 
-// Hook returns the vm.Config.OnVCPUThread function for the VM called name.
-// A nil Trace returns nil (no tracing).
+// Hook returns the vm.Config.OnVCPUThread function for the VM called name;
+// VMs given the same name are counted together. A nil Trace returns nil
+// (no tracing).
 func (t *Trace) Hook(name string) func(vcpu, tid int, start bool) {
 	if t == nil {
 		return nil
@@ -51,136 +63,166 @@ func (t *Trace) Hook(name string) func(vcpu, tid int, start bool) {
 	if !ok {
 		var err error
 		if id, err = t.tr.AddVM(name); err != nil {
+			if !t.warned {
+				t.warned = true
+				t.notes = append(t.notes, fmt.Sprintf("eBPF: VM %q and later ones not traced: %v", name, err))
+			}
 			return nil
 		}
 		t.names[name] = id
 	}
-	return t.tr.Hook(id)
+	hook := t.tr.Hook(id)
+	return func(vcpu, tid int, start bool) {
+		t.mu.Lock()
+		if start {
+			t.live[name]++
+		} else if t.live[name]--; t.live[name] <= 0 {
+			delete(t.live, name)
+		}
+		t.mu.Unlock()
+		hook(vcpu, tid, start)
+	}
 }
 
-// Stop detaches the probes and returns the counters since StartTrace as a
-// per-VM table, notes naming the tracepoints used, and summary metrics.
-func (t *Trace) Stop() ([]Metric, Table, []string, error) {
-	defer t.tr.Close()
-	end, err := t.tr.Snapshot()
+// running returns the names of the VMs with a vCPU thread running now.
+func (t *Trace) running() map[string]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]bool, len(t.live))
+	for n := range t.live {
+		out[n] = true
+	}
+	return out
+}
+
+// Account adds what the monitor counted for a run of the VM called name
+// (its KVM_RUN returns, and KVM's binary statistics summed over vCPUs, or
+// nil) to the cross-check against the eBPF counts.
+func (t *Trace) Account(name string, monitorExits uint64, kvmStats map[string]uint64) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.checks[name]
+	if c == nil {
+		c = &exitCheck{}
+		t.checks[name] = c
+	}
+	c.monitor += monitorExits
+	if kvmStats != nil {
+		if c.kvm == nil {
+			c.kvm = map[string]uint64{}
+		}
+		for k, v := range kvmStats {
+			c.kvm[k] += v
+		}
+	}
+}
+
+// AccountVM accounts a VM that has stopped running and is not yet closed:
+// its exit count and its vCPUs' KVM binary statistics.
+func (t *Trace) AccountVM(name string, m *vm.VM) {
+	if t == nil || m == nil {
+		return
+	}
+	t.Account(name, m.Exits(), kvmStatsOf(m))
+}
+
+// kvmStatsOf sums the KVM binary statistics of every vCPU of m, or returns
+// nil when the kernel offers none.
+func kvmStatsOf(m *vm.VM) map[string]uint64 {
+	var out map[string]uint64
+	for i := 0; ; i++ {
+		s, err := m.VCPUStats(i)
+		if err != nil {
+			return out
+		}
+		if out == nil {
+			out = map[string]uint64{}
+		}
+		for k, v := range s {
+			out[k] += v
+		}
+	}
+}
+
+// snapshot reads the counters now; nil without tracing or on error.
+func (t *Trace) snapshot() *probe.Snapshot {
+	if t == nil {
+		return nil
+	}
+	s, err := t.tr.Snapshot()
 	if err != nil {
-		return nil, Table{}, nil, err
+		return nil
+	}
+	return s
+}
+
+// Stop detaches the probes and returns what they counted since StartTrace
+// as a partial result: per-VM tables (exits by reason, time in the
+// monitor, run-queue delay), the tracepoints used and how often they
+// fired, the cross-check with the monitor's and KVM's own counts, density
+// steps (table and heatmaps) when there were any, and summary metrics.
+func (t *Trace) Stop() (*Result, error) {
+	if t == nil {
+		return nil, errors.New("trace: not started")
+	}
+	end, err := t.tr.Snapshot()
+	tps := t.tr.Tracepoints()
+	t.tr.Close()
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
 	}
 	d := end.Sub(t.start)
-	tab := Table{Title: "eBPF counters per VM", Columns: []string{"vm", "userspace exits", "port: monitor", "port: kernel",
-		"mmio: kernel", "emulated insns", "MSIs", "halt wakeups", "monitor time p50 (ns, <=)", "monitor time p99 (ns, <=)", "run-queue p99 (ns, <=)"}}
-	var exits, p99 []float64
-	for _, id := range d.IDs() {
-		v := d.VMs[id]
-		c := &v.Total
-		u := func(n uint64) string { return strconv.FormatUint(n, 10) }
-		tab.Rows = append(tab.Rows, []string{v.Name, u(c.UserspaceExits()), u(c.PIOUser), u(c.PIOKernel), u(c.MMIOKernel),
-			u(c.Emulations), u(c.Injections), u(c.Wakeups), u(uint64(v.Monitor.Percentile(0.5))),
-			u(uint64(v.Monitor.Percentile(0.99))), u(uint64(v.RunQueue.Percentile(0.99)))})
-		exits = append(exits, float64(c.UserspaceExits()))
-		if v.Monitor.Count() > 0 {
-			p99 = append(p99, float64(v.Monitor.Percentile(0.99)))
-		}
-	}
-	var metrics []Metric
-	if len(exits) > 0 {
-		metrics = append(metrics, Metric{Name: "userspace exits per VM (eBPF)", Unit: "count", Summary: stats.Summarize(exits), Runs: exits})
-	}
-	if len(p99) > 0 {
-		metrics = append(metrics, Metric{Name: "time in monitor per exit, p99 bucket bound per VM (eBPF)", Unit: "ns", Summary: stats.Summarize(p99), Runs: p99})
-	}
-	metrics = append(metrics, Metric{Name: "monitor non-vCPU thread CPU (eBPF)", Unit: "ns", Summary: stats.Summarize([]float64{float64(d.MonitorCPUNs)})})
-	var notes []string
-	for _, tp := range t.tr.Tracepoints() {
-		if tp.Attached {
-			notes = append(notes, fmt.Sprintf("eBPF: %s attached, fired %d times", tp.Name, tp.Fired))
-		}
-	}
-	sort.Strings(notes)
-	return metrics, tab, notes, nil
-}
-
-// TraceOverheadOptions configure TraceOverhead.
-type TraceOverheadOptions struct {
-	Runs  int // runs with and without probes, interleaved (default 5)
-	Exits int // raw exits per run (default 200000)
-}
-
-// TraceOverhead measures the exit rate of an exit-heavy guest (tracecount
-// raw=N: OUT to the raw-exit port at CPL3) with and without the probes
-// attached, its vCPU thread registered, and reports the slowdown ratio.
-func TraceOverhead(sys *kvm.System, o TraceOverheadOptions) (*Result, error) {
-	if o.Runs == 0 {
-		o.Runs = 5
-	}
-	if o.Exits == 0 {
-		o.Exits = 200000
-	}
-	var off, on []float64
-	for run := 0; run < o.Runs; run++ {
-		r, err := exitRate(sys, o.Exits, nil)
-		if err != nil {
-			return nil, err
-		}
-		off = append(off, r)
-		t, err := probe.Open(probe.Options{})
-		if err != nil {
-			return nil, err
-		}
-		id, err := t.AddVM("tracecount")
-		if err == nil {
-			r, err = exitRate(sys, o.Exits, t.Hook(id))
-		}
-		t.Close()
-		if err != nil {
-			return nil, err
-		}
-		on = append(on, r)
-	}
-	res := &Result{Suite: "trace-overhead", Config: o}
-	mOff := Metric{Name: "exit rate without probes", Unit: "exits/s", Summary: stats.Summarize(off), Runs: off}
-	mOn := Metric{Name: "exit rate with probes", Unit: "exits/s", Summary: stats.Summarize(on), Runs: on, Floor: mOff.Name}
-	mOn.Ratio, mOn.RatioLo, mOn.RatioHi = stats.PairedRatio(on, off)
-	res.Metrics = append(res.Metrics, mOff, mOn)
-	res.Notes = append(res.Notes, fmt.Sprintf("probe overhead on the exit rate: %.1f%% (with/without %.3f)", (1-mOn.Ratio)*100, mOn.Ratio))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	res := &Result{Suite: "trace"}
+	vmTables(res, d)
+	res.Tables = append(res.Tables, tracepointTable(tps))
+	crossCheck(res, d, t.checks)
+	stepResults(res, t.steps)
+	res.Notes = append(res.Notes, t.notes...)
+	res.Notes = append(res.Notes, "eBPF: percentiles of time in the monitor and run-queue delay are log2 bucket upper bounds (true value in (p/2, p])")
 	return res, nil
 }
 
-// exitRate runs tracecount raw=n and returns exits per second between its
-// start and end marks.
-func exitRate(sys *kvm.System, n int, hook func(vcpu, tid int, start bool)) (float64, error) {
-	img, err := guestkit.Program("tracecount")
+// Finish stops the trace and adds its metrics, tables, curves and notes to
+// res. A nil Trace does nothing.
+func (t *Trace) Finish(res *Result) error {
+	if t == nil || res == nil {
+		return nil
+	}
+	tr, err := t.Stop()
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var (
-		mu    sync.Mutex
-		marks = map[string]time.Time{}
-	)
-	m, err := vm.New(sys, vm.Config{Name: "tracecount", MemBytes: 16 << 20, VCPUs: 1, Kernel: img,
-		Cmdline: fmt.Sprintf("tracecount hc=0 raw=%d", n), OnVCPUThread: hook,
-		OnReport: func(r vm.Report) {
-			if r.Kind == vm.ReportMark {
-				mu.Lock()
-				marks[r.Msg] = r.Time
-				mu.Unlock()
-			}
-		}})
-	if err != nil {
-		return 0, err
+	res.Metrics = append(res.Metrics, tr.Metrics...)
+	res.Tables = append(res.Tables, tr.Tables...)
+	res.Curves = append(res.Curves, tr.Curves...)
+	res.Notes = append(res.Notes, tr.Notes...)
+	return nil
+}
+
+// run boots a guestkit program with its vCPU threads registered under
+// name (when tracing) and accounts the monitor's exit count for the
+// cross-check.
+func (t *Trace) run(sys *kvm.System, name string, o guestkit.RunOptions) (*guestkit.Outcome, error) {
+	if t == nil {
+		return guestkit.Run(sys, o)
 	}
-	defer m.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := m.Run(ctx)
-	if err != nil {
-		return 0, err
+	o.OnVCPUThread = t.Hook(name)
+	out, err := guestkit.Run(sys, o)
+	if err == nil {
+		t.Account(name, out.Exits, nil)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	d := marks["end"].Sub(marks["start"])
-	if res.Reason != vm.ReasonPoweroff || d <= 0 {
-		return 0, fmt.Errorf("tracecount ended with %s and no timed loop", res)
+	return out, err
+}
+
+// Close detaches the probes without reading them, e.g. after a suite
+// failed. A nil Trace or one already stopped is fine.
+func (t *Trace) Close() {
+	if t != nil {
+		t.tr.Close()
 	}
-	return float64(n) / d.Seconds(), nil
 }

@@ -39,6 +39,8 @@ func benchNet(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close()
+	o.Trace = bf.trace.start(stderr)
+	defer o.Trace.Close()
 	res, err := bench.Net(sys, o)
 	if errors.Is(err, bench.ErrNetRoot) {
 		return usagef("%v", err)
@@ -46,5 +48,6 @@ func benchNet(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, o.Trace, res, stderr)
 	return finish(stdout, stderr, bf, res)
 }

@@ -39,10 +39,13 @@ func benchOverhead(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close()
+	o.Trace = bf.trace.start(stderr)
+	defer o.Trace.Close()
 	res, err := bench.Overhead(sys, o)
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, o.Trace, res, stderr)
 	return finish(stdout, stderr, bf, res)
 }
 
@@ -77,14 +80,21 @@ func benchDefault(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sys.Close()
 	p := progressWriter(stderr)
-	ov, err := bench.Overhead(sys, bench.OverheadOptions{Runs: 3, Iterations: 2000, Lifecycle: 10, MemVMs: 30, BlkOps: 2000, Progress: p})
+	tr := bf.trace.start(stderr)
+	defer tr.Close()
+	ov, err := bench.Overhead(sys, bench.OverheadOptions{Runs: 3, Iterations: 2000, Lifecycle: 10, MemVMs: 30, BlkOps: 2000, Progress: p, Trace: tr})
 	if err != nil {
 		return err
 	}
-	d, err := bench.Density(sys, bench.DensityOptions{Profile: prof, Max: *maxVMs, Step: max(1, *maxVMs/4), Progress: p})
+	bf.trace.finish(sys, tr, ov, stderr)
+	bf.trace.overhead = false // measured once, in the overhead result
+	tr = bf.trace.start(stderr)
+	defer tr.Close()
+	d, err := bench.Density(sys, bench.DensityOptions{Profile: prof, Max: *maxVMs, Step: max(1, *maxVMs/4), Progress: p, Trace: tr})
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, tr, d, stderr)
 	bf.headline = true
 	return finish(stdout, stderr, bf, ov, d)
 }
