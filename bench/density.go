@@ -11,6 +11,7 @@ import (
 	"github.com/xenolith/xenolith/bench/stats"
 	"github.com/xenolith/xenolith/hv/kvm"
 	"github.com/xenolith/xenolith/hv/mem"
+	"github.com/xenolith/xenolith/hv/vm"
 )
 
 // DensityOptions configure a density search.
@@ -28,6 +29,19 @@ type DensityOptions struct {
 	ProcessPerVM bool      `json:"process_per_vm,omitempty"`
 	Exe          string    `json:"-"` // binary re-executed per VM (default os.Executable)
 	Progress     io.Writer `json:"-"`
+	Trace        *Trace    `json:"-"` // eBPF probes for the in-process fleet (--trace), or nil
+	// CreateCycles is how many create-to-main-then-destroy cycles of one
+	// extra VM measure creation latency at CreateLow VMs running and at
+	// the largest fleet (0: 100; negative: none). In-process fleets only.
+	CreateCycles int `json:"create_cycles"`
+	CreateLow    int `json:"create_low"` // VMs running at the low level (0: 10)
+	// CreateGap is the pause before each cycle (0: 20 ms), so that
+	// background work (spare KVM VMs being prepared, the previous VM's
+	// release) finishes as it would at a steady creation rate.
+	CreateGap time.Duration `json:"create_gap_ns"`
+	// Spares records that the search ran with hv/vm's pool of prepared
+	// KVM VMs on (vm.SetSpares); Density sets it.
+	Spares bool `json:"spares"`
 }
 
 // DensityStep is what one step of a search measured.
@@ -40,6 +54,9 @@ type DensityStep struct {
 	RateP50, RateMin float64 // work units/s (rate probe) or reads/s (blk probe) per VM
 	BlkP50Ms         float64 // blk probe: read latency of all VMs in the window
 	BlkP99Ms         float64
+	NetP50Ms         float64 // net probe: UDP round trip of all VMs in the window
+	NetP99Ms         float64
+	NetLost          float64 // net probe: fraction of requests unanswered in the window
 	HostCPU          float64 // cores used by this process
 	ExitsPerSec      float64
 	RSSPerVM         float64 // bytes, from the process
@@ -90,6 +107,20 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 	if o.KSMSettle == 0 {
 		o.KSMSettle = 20 * time.Second
 	}
+	if o.CreateCycles == 0 {
+		o.CreateCycles = defaultCreateCycles
+	}
+	if o.CreateLow <= 0 {
+		o.CreateLow = defaultCreateLow
+	}
+	if o.CreateGap <= 0 {
+		o.CreateGap = defaultCreateGap
+	}
+	// Keep the kernel's part of VM creation, which grows with the VMs the
+	// process holds, off the creation path (docs/measurements.md).
+	vm.SetSpares(true)
+	defer vm.SetSpares(false)
+	o.Spares = true
 	progress := progressOf(o.Progress)
 	defer progress.Done()
 	raiseLimits(o.Max)
@@ -100,7 +131,10 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 	res := &Result{Suite: suite, Config: o}
 	if o.ProcessPerVM && p.Probe == "boot" {
 		res.Notes = append(res.Notes, "one process per VM: the creation-latency SLO is not applied (fork/exec adds to it); the ramp goes to --max")
+	} else {
+		res.Notes = append(res.Notes, "spare KVM VMs on (vm.SetSpares): guest RAM, KVM VM, memory slot and irqchip are prepared in the background, so the kernel phase that grows with VMs running leaves the creation path")
 	}
+	var cycLow, cycHigh *creationLevel
 	var steps []DensityStep
 	var found []float64
 	var allBoots []bootSample
@@ -129,6 +163,9 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 				}
 				plan.vmsAdded++
 				progress.Status(fmt.Sprintf("density %s: search %d/%d, step to %d VMs", p.Name, search+1, o.Searches, target), f.size(), plan.fraction())
+				if search == 0 && cycLow == nil && f.size() == o.CreateLow {
+					cycLow = runCycles(f, o, progress)
+				}
 			}
 			var boot []float64
 			for _, b := range f.bootLog()[first:] {
@@ -139,10 +176,13 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 				st.CreateP50Ms, st.CreateP99Ms = s.P50, s.P99
 			}
 			progress.Status(fmt.Sprintf("density %s: search %d/%d, measuring %d VMs", p.Name, search+1, o.Searches, target), f.size(), plan.fraction())
-			h0, e0 := f.sample(), f.exits()
+			h0, e0, s0 := f.sample(), f.exits(), o.Trace.snapshot()
 			ps := f.probe(o.Window)
 			rates := ps.rates
 			h1, e1 := f.sample(), f.exits()
+			if !o.ProcessPerVM {
+				o.Trace.step(search, target, s0, o.Trace.snapshot())
+			}
 			el := h1.Time.Sub(h0.Time).Seconds()
 			st.HostCPU = float64(h1.CPU-h0.CPU) / 1e9 / el
 			st.ExitsPerSec = float64(e1-e0) / el
@@ -176,6 +216,8 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 				st.SLOValue = st.BlkP99Ms
 				st.SLOOK = len(ps.lats) > 0 && st.BlkP99Ms <= p.SLO.BlkReadP99Ms &&
 					(p.SLO.MinReadsPerSec == 0 || st.RateMin >= p.SLO.MinReadsPerSec)
+			case "net":
+				netStep(&st, ps, p.SLO)
 			case "rate":
 				if len(rates) > 0 {
 					sort.Float64s(rates)
@@ -216,6 +258,14 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 				break
 			}
 			good = n
+		}
+		if search == 0 && cycLow != nil && f.size() > cycLow.Running {
+			if stopErr != nil {
+				f.remove(1) // at a host limit: room for the extra VM
+			}
+			if checkLimits(o, base) == nil {
+				cycHigh = runCycles(f, o, progress)
+			}
 		}
 		// Bisect between the last good and the first bad count.
 		for stopErr == nil && bad > 0 && bad-good > max(1, o.Step/16) {
@@ -259,6 +309,7 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 	res.Notes = append(searchNotes, res.Notes...)
 	densityMetrics(res, p, found, steps, allBoots)
 	densityCurves(res, p, steps, allBoots)
+	creationMetrics(res, cycLow, cycHigh)
 	if o.ProcessPerVM {
 		for i := range res.Curves {
 			res.Curves[i].Name = "one process per VM: " + res.Curves[i].Name
@@ -273,6 +324,8 @@ func sloText(p *Profile) string {
 		return fmt.Sprintf("creation-to-main p99 <= %g ms", p.SLO.BootP99Ms)
 	case "rate":
 		return fmt.Sprintf("slowest VM's rate >= %g of one VM alone", p.SLO.MinRateFraction)
+	case "net":
+		return fmt.Sprintf("UDP request/response p99 <= %g ms", p.SLO.NetRTTP99Ms)
 	case "blk":
 		if p.SLO.MinReadsPerSec > 0 {
 			return fmt.Sprintf("block read p99 <= %g ms and every VM >= %g reads/s", p.SLO.BlkReadP99Ms, p.SLO.MinReadsPerSec)
@@ -314,5 +367,10 @@ func openFleet(sys *kvm.System, o DensityOptions) (vmFleet, error) {
 	if o.ProcessPerVM {
 		return newProcFleet(o)
 	}
-	return newFleet(sys, o.Profile, mem.Options{Mergeable: o.KSM})
+	f, err := newFleet(sys, o.Profile, mem.Options{Mergeable: o.KSM})
+	if err != nil {
+		return nil, err
+	}
+	f.trace = o.Trace
+	return f, nil
 }

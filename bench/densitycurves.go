@@ -37,7 +37,16 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 		one("block read p99, largest fleet", "ns", top.BlkP99Ms*1e6)
 		one("reads/s of the slowest VM, largest fleet", "ops/s", top.RateMin)
 	}
-	// Creation latency with few and with many VMs running.
+	if p.Probe == "net" {
+		one("UDP request/response p50, largest fleet", "ns", top.NetP50Ms*1e6)
+		one("UDP request/response p99, largest fleet", "ns", top.NetP99Ms*1e6)
+		one("UDP requests unanswered, largest fleet", "fraction", top.NetLost)
+		one("requests/s of the slowest VM, largest fleet", "ops/s", top.RateMin)
+	}
+	// Creation latency of the fleet's own VMs with few and with many
+	// running. No ratio: about 20 samples at each end, the process's first
+	// creation among them, make a p99 ratio the ratio of two outliers; the
+	// create-destroy cycles (creation.go) carry the comparison.
 	if len(boots) > 0 {
 		maxRun := 0
 		for _, b := range boots {
@@ -57,13 +66,7 @@ func densityMetrics(res *Result, p *Profile, found []float64, steps []DensitySte
 			res.Metrics = append(res.Metrics, Metric{Name: "VM creation to main, <20 VMs running", Unit: "ns", Summary: stats.Summarize(low), Samples: low, Runs: batchMedians(low, batchSize(len(low)))})
 		}
 		if len(high) > 0 {
-			m := Metric{Name: "VM creation to main, largest fleet (last 20 VMs)", Unit: "ns", Summary: stats.Summarize(high), Samples: high, Runs: batchMedians(high, batchSize(len(high)))}
-			if len(low) > 0 {
-				m.Floor = "VM creation to main, <20 VMs running"
-				m.Ratio = stats.Percentile(sorted(high), 99) / stats.Percentile(sorted(low), 99)
-				m.RatioLo, m.RatioHi = m.Ratio, m.Ratio
-			}
-			res.Metrics = append(res.Metrics, m)
+			res.Metrics = append(res.Metrics, Metric{Name: "VM creation to main, largest fleet (last 20 VMs)", Unit: "ns", Summary: stats.Summarize(high), Samples: high, Runs: batchMedians(high, batchSize(len(high)))})
 		}
 	}
 }
@@ -96,7 +99,7 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 	}
 	var tputMed, tputMin [][2]float64
 	for _, st := range steps {
-		if st.Search == steps[len(steps)-1].Search && (p.Probe == "rate" || p.Probe == "blk") {
+		if st.Search == steps[len(steps)-1].Search && (p.Probe == "rate" || p.Probe == "blk" || p.Probe == "net") {
 			tputMed = append(tputMed, [2]float64{float64(st.VMs), st.RateP50})
 			tputMin = append(tputMin, [2]float64{float64(st.VMs), st.RateMin})
 		}
@@ -115,6 +118,9 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 	case "blk":
 		sloCurve.YLabel = "block read p99, all VMs (ms)"
 		sloCurve.HLines = []HLine{{Label: "SLO", Y: p.SLO.BlkReadP99Ms}}
+	case "net":
+		sloCurve.YLabel = "UDP request/response p99, all VMs (ms)"
+		sloCurve.HLines = []HLine{{Label: "SLO", Y: p.SLO.NetRTTP99Ms}}
 	}
 	for i := 0; i < len(bySearch); i++ {
 		pts := bySearch[i]
@@ -126,7 +132,7 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 	}
 	res.Curves = append(res.Curves, sloCurve)
 	if len(tputMed) > 0 {
-		unit := map[string]string{"rate": "work units/s per VM", "blk": "4 KiB reads/s per VM"}[p.Probe]
+		unit := map[string]string{"rate": "work units/s per VM", "blk": "4 KiB reads/s per VM", "net": "UDP round trips/s per VM"}[p.Probe]
 		res.Curves = append(res.Curves, Curve{Name: "density: throughput per VM vs VMs running (last search)", Kind: "line", XLabel: "VMs running", YLabel: unit,
 			Series: []Series{{Label: "median VM", Points: tputMed}, {Label: "slowest VM", Points: tputMin}}, VLines: sloCurve.VLines})
 	}
@@ -142,7 +148,7 @@ func densityCurves(res *Result, p *Profile, steps []DensityStep, boots []bootSam
 		cdf = append(cdf, [2]float64{v, float64(i+1) / float64(len(bootMs))})
 	}
 	res.Curves = append(res.Curves,
-		Curve{Name: "VM creation latency vs VMs running", Kind: "line", XLabel: "VMs already running", YLabel: "creation to main (ms)",
+		Curve{Name: creationCurveName, Kind: "line", XLabel: "VMs already running", YLabel: "creation to main (ms)",
 			Series: []Series{{Label: "each VM", Points: create}}},
 		Curve{Name: "memory per VM (last search)", Kind: "stacked", XLabel: "VMs running", YLabel: "KiB per VM",
 			Series: []Series{{Label: "process RSS", Points: rss}, {Label: "slab", Points: slab}, {Label: "page tables + kernel stacks", Points: pt}, {Label: "vmalloc", Points: kern}}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,10 +38,12 @@ type fleet struct {
 	hub     *evtchn.Hub
 	store   *xenstore.Store
 	images  map[string][]byte
-	dir     string // blk probe: where each VM's image lives
+	dir     string        // blk probe: where each VM's image lives
+	net     *netResponder // net probe: the fleet's switch and responder
 	members []*member
 	nextDom uint16
 	boots   []bootSample // every VM created, in order
+	trace   *Trace       // eBPF probes (--trace), or nil
 }
 
 // member is one VM of the fleet.
@@ -51,6 +54,7 @@ type member struct {
 	ringGPA atomic.Uint64 // GPA of the latency ring (blk probe), 0 if none
 	ring    ringReader    // used by the measuring goroutine only
 	disk    *probeDisk
+	nic     *probeNIC // net probe: the VM's vif
 	done    chan struct{}
 }
 
@@ -89,6 +93,9 @@ func newFleet(sys *kvm.System, prof *Profile, memOpts mem.Options) (*fleet, erro
 		}
 		f.dir = dir
 	}
+	if prof.Probe == "net" {
+		f.net = newNetResponder()
+	}
 	return f, nil
 }
 
@@ -100,15 +107,19 @@ func (f *fleet) sample() HostSample    { return SampleHost() }
 func (f *fleet) add() error {
 	prog, args := programOf(f.prof, len(f.members))
 	mb := &member{program: prog, done: make(chan struct{})}
+	dom := f.nextDom
+	if f.net != nil {
+		args = strings.TrimSpace(args + " " + netProbeArgs(dom))
+	}
 	mainc := make(chan time.Time, 1)
 	var once sync.Once
-	dom := f.nextDom
 	f.nextDom++
 	if f.nextDom >= 0x7ff0 {
 		f.nextDom = 1
 	}
 	m, err := vm.New(f.sys, vm.Config{
-		Name: fmt.Sprintf("d%d", dom), DomID: dom, MemBytes: uint64(f.prof.MemMiB) << 20, VCPUs: f.prof.VCPUs,
+		OnVCPUThread: f.trace.Hook(fmt.Sprintf("d%d", dom)),
+		Name:         fmt.Sprintf("d%d", dom), DomID: dom, MemBytes: uint64(f.prof.MemMiB) << 20, VCPUs: f.prof.VCPUs,
 		Kernel: f.images[prog], Cmdline: prog + " " + args, Hub: f.hub, Store: f.store, Memory: f.memOpts,
 		OnReport: func(r vm.Report) {
 			switch {
@@ -131,6 +142,13 @@ func (f *fleet) add() error {
 			return err
 		}
 	}
+	if f.net != nil {
+		if mb.nic, err = f.net.attach(m); err != nil {
+			mb.disk.close()
+			m.Close()
+			return err
+		}
+	}
 	go func() {
 		defer close(mb.done)
 		m.Run(context.Background())
@@ -139,20 +157,23 @@ func (f *fleet) add() error {
 	case t := <-mainc:
 		f.boots = append(f.boots, bootSample{Running: len(f.members), Boot: t.Sub(m.Created())})
 	case <-mb.done:
+		mb.nic.close()
 		mb.disk.close()
 		m.Close()
 		return fmt.Errorf("VM %d ended before reaching main", dom)
 	case <-time.After(60 * time.Second):
 		m.Stop()
 		<-mb.done
+		mb.nic.close()
 		mb.disk.close()
 		m.Close()
 		return fmt.Errorf("VM %d did not reach main within 60 s", dom)
 	}
-	if f.prof.Probe == "blk" {
+	if f.prof.Probe == "blk" || f.prof.Probe == "net" {
 		if err := waitRing(mb); err != nil {
 			m.Stop()
 			<-mb.done
+			mb.nic.close()
 			mb.disk.close()
 			m.Close()
 			return fmt.Errorf("VM %d: %w", dom, err)
@@ -191,6 +212,8 @@ func (f *fleet) remove(n int) {
 	}
 	for _, mb := range gone {
 		<-mb.done
+		f.trace.AccountVM(fmt.Sprintf("d%d", mb.m.DomID()), mb.m)
+		mb.nic.close()  // likewise for the vif's rings
 		mb.disk.close() // before guest RAM goes: the backend reads the ring
 		mb.m.Close()
 	}
@@ -200,6 +223,7 @@ func (f *fleet) remove(n int) {
 func (f *fleet) close() {
 	f.remove(len(f.members))
 	vm.WaitClosed()
+	f.net.close()
 	if f.dir != "" {
 		os.RemoveAll(f.dir)
 	}
@@ -211,8 +235,8 @@ func (f *fleet) probe(window time.Duration) probeSample {
 	switch f.prof.Probe {
 	case "rate":
 		return probeSample{rates: f.rates(window)}
-	case "blk":
-		return f.blkLatencies(window)
+	case "blk", "net":
+		return f.blkLatencies(window) // netprobe keeps blkprobe's ring
 	}
 	time.Sleep(window)
 	return probeSample{}
@@ -264,6 +288,7 @@ func (f *fleet) blkLatencies(window time.Duration) probeSample {
 		lats, n := mb.ring.take(mb.m.Memory(), mb.m.TSCKHz())
 		ps.lats = append(ps.lats, lats...)
 		ps.rates = append(ps.rates, float64(n)/el)
+		ps.done += n
 	}
 	return ps
 }

@@ -19,7 +19,8 @@ const probeImageMiB = 4
 // probeSample is what one measuring window of a fleet's probe saw.
 type probeSample struct {
 	rates []float64 // work units/s (rate probe) or reads/s (blk probe), per VM
-	lats  []float64 // blk probe: read latencies of every VM, ns
+	lats  []float64 // blk and net probes: latencies of every VM, ns (failures left out)
+	done  uint64    // blk and net probes: operations finished, failures included
 }
 
 // ringReader follows one blkprobe guest's latency ring in guest memory.

@@ -43,10 +43,10 @@ type SLO struct {
 }
 
 // netProbeAvailable says whether this build can run the net profile's
-// probe (UDP request/response through PV net). The lead sets it when the
-// net suite (bench.Net, pvdrivers/netback) lands; until then the profile
-// fails with one line naming what is missing.
-var netProbeAvailable = false
+// probe (UDP request/response through PV net: guestkit's netprobe and a
+// responder on the fleet's in-process switch, bench/netprobe.go). A build
+// without it fails the profile with one line naming what is missing.
+var netProbeAvailable = true
 
 // Runnable reports why this build cannot run the profile, or nil.
 func (p *Profile) Runnable() error {

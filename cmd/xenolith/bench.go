@@ -79,12 +79,14 @@ type benchFlags struct {
 	format   string
 	results  string
 	headline bool // table format prints the headline table only
+	trace    traceFlags
 }
 
 func (b *benchFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&b.json, "json", false, "print the result as JSON instead of a table (same as --format json)")
 	fs.StringVar(&b.format, "format", "table", "output: table, json or gobench (benchstat input)")
 	fs.StringVar(&b.results, "results", "results", "directory for the run's record (empty: do not save one)")
+	b.trace.register(fs)
 }
 
 func (b *benchFlags) check() error {
@@ -174,10 +176,13 @@ func benchHypercall(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close()
+	o.Trace = bf.trace.start(stderr)
+	defer o.Trace.Close()
 	res, err := bench.Hypercall(sys, o)
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, o.Trace, res, stderr)
 	return finish(stdout, stderr, bf, res)
 }
 
@@ -203,10 +208,13 @@ func benchEvtchn(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close()
+	o.Trace = bf.trace.start(stderr)
+	defer o.Trace.Close()
 	res, err := bench.Evtchn(sys, o)
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, o.Trace, res, stderr)
 	return finish(stdout, stderr, bf, res)
 }
 
@@ -234,10 +242,13 @@ func benchBlk(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close()
+	o.Trace = bf.trace.start(stderr)
+	defer o.Trace.Close()
 	res, err := bench.Blk(sys, o)
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, o.Trace, res, stderr)
 	return finish(stdout, stderr, bf, res)
 }
 
@@ -255,6 +266,7 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&o.MemReserveMiB, "mem-reserve", 1024, "stop when the host has less than this many MiB available")
 	fs.BoolVar(&o.KSM, "ksm", false, "after the search, let KSM merge identical guest pages and report memory again (root)")
 	fs.DurationVar(&o.KSMSettle, "ksm-settle", 20*time.Second, "how long KSM may merge before memory is measured again")
+	densityCycleFlags(fs, &o)
 	bf.register(fs)
 	if err := parseFlags(fs, args, benchUsage, stdout); err != nil {
 		return err
@@ -264,6 +276,9 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.Max < 0 || o.Step < 0 || o.Searches < 1 || o.Window <= 0 {
 		return usagef("bench density: --max and --step must be >= 0, --searches >= 1, --window > 0")
+	}
+	if err := densityCycleCheck(&o); err != nil {
+		return err
 	}
 	prof, err := loadProfile(*profile, *profileFile)
 	if err != nil {
@@ -278,10 +293,14 @@ func benchDensity(args []string, stdout, stderr io.Writer) error {
 	defer sys.Close()
 	perProc := o.ProcessPerVM
 	o.ProcessPerVM = false
+	o.Trace = bf.trace.start(stderr)
+	defer o.Trace.Close()
 	res, err := bench.Density(sys, o)
 	if err != nil {
 		return err
 	}
+	bf.trace.finish(sys, o.Trace, res, stderr)
+	o.Trace = nil // one monitor process per VM: not traced
 	if !perProc {
 		return finish(stdout, stderr, bf, res)
 	}
