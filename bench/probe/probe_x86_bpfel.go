@@ -53,6 +53,7 @@ type probePortKey struct {
 
 type probeTstate struct {
 	_        structs.HostLayout
+	Id       probeVcpuId
 	ExitTs   uint64
 	WakeTs   uint64
 	PendAddr uint64

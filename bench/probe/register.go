@@ -44,7 +44,7 @@ func (t *Tracer) Register(id VMID, vcpu, tid int) error {
 	key := uint32(tid)
 	vid := probeVcpuId{Vm: uint32(id), Vcpu: uint32(vcpu)}
 	// State first: a thread in vcpus always has its state.
-	if err := t.coll.Maps["tstates"].Put(key, probeTstate{}); err != nil {
+	if err := t.coll.Maps["tstates"].Put(key, probeTstate{Id: vid}); err != nil {
 		return fmt.Errorf("probe: register thread %d: %w", tid, err)
 	}
 	if err := t.coll.Maps["vcpus"].Put(key, vid); err != nil {

@@ -13,7 +13,7 @@ const tracefs = "/sys/kernel/tracing"
 
 // Tracepoint is what Open found and did for one kernel event.
 type Tracepoint struct {
-	Name     string `json:"name"`          // e.g. "tracepoint/kvm/kvm_pio", "tp_btf/sched_switch"
+	Name     string `json:"name"`          // e.g. "raw_tracepoint/kvm_pio", "tp_btf/sched_switch"
 	Exists   bool   `json:"exists"`        // the kernel has the event
 	Attached bool   `json:"attached"`      // a program is attached to it
 	Fired    uint64 `json:"fired"`         // times it fired host-wide while attached (from Fired)
@@ -52,13 +52,13 @@ func (p progPlan) String() string {
 
 // programs lists the probes in the order of the C enum prog.
 var programs = []progPlan{
-	{prog: "kvm_userspace_exit", kind: classic, group: "kvm", event: "kvm_userspace_exit", required: true},
-	{prog: "kvm_pio", kind: classic, group: "kvm", event: "kvm_pio", required: true},
-	{prog: "kvm_mmio", kind: classic, group: "kvm", event: "kvm_mmio"},
-	{prog: "kvm_emulate_insn", kind: classic, group: "kvm", event: "kvm_emulate_insn"},
-	{prog: "kvm_vcpu_wakeup", kind: classic, group: "kvm", event: "kvm_vcpu_wakeup"},
-	{prog: "kvm_msi_set_irq", kind: classic, group: "kvm", event: "kvm_msi_set_irq"},
-	{prog: "kvm_fpu", kind: classic, group: "kvm", event: "kvm_fpu"},
+	{prog: "kvm_userspace_exit", kind: raw, event: "kvm_userspace_exit", required: true},
+	{prog: "kvm_pio", kind: raw, event: "kvm_pio", required: true},
+	{prog: "kvm_mmio", kind: raw, event: "kvm_mmio"},
+	{prog: "kvm_emulate_insn", kind: raw, event: "kvm_emulate_insn"},
+	{prog: "kvm_vcpu_wakeup", kind: raw, event: "kvm_vcpu_wakeup"},
+	{prog: "kvm_msi_set_irq", kind: raw, event: "kvm_msi_set_irq"},
+	{prog: "kvm_fpu", kind: raw, event: "kvm_fpu"},
 	{prog: "sys_enter", kind: raw, event: "sys_enter"},
 	{prog: "sched_wakeup", kind: typed, event: "sched_wakeup"},
 	{prog: "sched_switch", kind: typed, event: "sched_switch"},

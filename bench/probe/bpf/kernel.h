@@ -75,65 +75,6 @@ struct kvm_vcpu {
 
 struct request;
 
-struct trace_entry {
-	unsigned short type;
-	unsigned char flags;
-	unsigned char preempt_count;
-	int pid;
-};
-
-/* Context records of the classic tracepoints (tracefs events/kvm/<name>/format). */
-struct trace_event_raw_kvm_userspace_exit {
-	struct trace_entry ent;
-	__u32 reason;
-	int errno;
-};
-
-struct trace_event_raw_kvm_pio {
-	struct trace_entry ent;
-	unsigned int rw;
-	unsigned int port;
-	unsigned int size;
-	unsigned int count;
-	unsigned int val;
-};
-
-struct trace_event_raw_kvm_mmio {
-	struct trace_entry ent;
-	u32 type;
-	u32 len;
-	u64 gpa;
-	u64 val;
-};
-
-struct trace_event_raw_kvm_emulate_insn {
-	struct trace_entry ent;
-	__u64 rip;
-	__u32 csbase;
-	__u8 len;
-	__u8 insn[15];
-	__u8 flags;
-	__u8 failed;
-};
-
-struct trace_event_raw_kvm_vcpu_wakeup {
-	struct trace_entry ent;
-	__u64 ns;
-	bool waited;
-	bool valid;
-};
-
-struct trace_event_raw_kvm_msi_set_irq {
-	struct trace_entry ent;
-	__u64 address;
-	__u64 data;
-};
-
-struct trace_event_raw_kvm_fpu {
-	struct trace_entry ent;
-	u32 load;
-};
-
 #pragma clang attribute pop
 
 /* The context of a raw tracepoint program (UAPI). */

@@ -98,6 +98,7 @@ struct counters {
 
 /* tstate is the per-thread state between events. */
 struct tstate {
+	struct vcpu_id id; /* a copy of the thread's vcpus entry: one lookup per event */
 	__u64 exit_ts;   /* last userspace exit, 0 once KVM_RUN is entered again */
 	__u64 wake_ts;   /* when the thread became runnable, 0 when on CPU */
 	__u64 pend_addr; /* port or GPA of the last access not yet classified */
@@ -253,12 +254,10 @@ static __always_inline struct counters *counters_of(struct vcpu_id *id)
 
 static __always_inline bool lookup_tid(__u32 tid, struct vctx *v)
 {
-	v->id = bpf_map_lookup_elem(&vcpus, &tid);
-	if (!v->id)
-		return false;
 	v->s = bpf_map_lookup_elem(&tstates, &tid);
 	if (!v->s)
 		return false;
+	v->id = &v->s->id;
 	v->c = counters_of(v->id);
 	return v->c != 0;
 }
@@ -302,15 +301,15 @@ static __always_inline void entered(struct vctx *v)
 	v->s->exit_ts = 0;
 }
 
-SEC("tracepoint/kvm/kvm_userspace_exit")
-int kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
+SEC("raw_tracepoint/kvm_userspace_exit")
+int kvm_userspace_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct vctx v;
 	hit(P_USERSPACE_EXIT);
 	if (!current_vcpu(&v))
 		return 0;
-	__u32 reason = ctx->reason;
-	if (ctx->errno < 0) {
+	__u32 reason = (__u32)ctx->args[0];
+	if ((int)ctx->args[1] < 0) {
 		v.c->exit_errors++;
 		classify(&v, 0);
 		v.s->last_exit = 0xffffffff;
@@ -328,14 +327,14 @@ int kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_pio")
-int kvm_pio(struct trace_event_raw_kvm_pio *ctx)
+SEC("raw_tracepoint/kvm_pio")
+int kvm_pio(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct vctx v;
 	hit(P_PIO);
 	if (!current_vcpu(&v))
 		return 0;
-	__u32 rw = ctx->rw;
+	__u32 rw = (__u32)ctx->args[0];
 	__u32 last = v.s->last_exit;
 	v.s->last_exit = 0xffffffff;
 	/* An IN answered by the monitor is traced again when KVM completes it. */
@@ -343,18 +342,18 @@ int kvm_pio(struct trace_event_raw_kvm_pio *ctx)
 		return 0;
 	classify(&v, 0);
 	v.s->pend_kind = rw ? ACC_PIO_OUT : ACC_PIO_IN;
-	v.s->pend_addr = ctx->port;
+	v.s->pend_addr = (__u32)ctx->args[1];
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_mmio")
-int kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
+SEC("raw_tracepoint/kvm_mmio")
+int kvm_mmio(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct vctx v;
 	hit(P_MMIO);
 	if (!current_vcpu(&v))
 		return 0;
-	__u32 type = ctx->type; /* 0 unsatisfied read, 1 read, 2 write */
+	__u32 type = (__u32)ctx->args[0]; /* 0 unsatisfied read, 1 read, 2 write */
 	__u32 last = v.s->last_exit;
 	v.s->last_exit = 0xffffffff;
 	/* A read answered by the monitor is traced again when KVM completes it. */
@@ -362,42 +361,42 @@ int kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
 		return 0;
 	classify(&v, 0);
 	v.s->pend_kind = type == 2 ? ACC_MMIO_WRITE : ACC_MMIO_READ;
-	v.s->pend_addr = ctx->gpa;
+	v.s->pend_addr = ctx->args[2];
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_emulate_insn")
-int kvm_emulate_insn(struct trace_event_raw_kvm_emulate_insn *ctx)
+SEC("raw_tracepoint/kvm_emulate_insn")
+int kvm_emulate_insn(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct vctx v;
 	hit(P_EMULATE);
 	if (!current_vcpu(&v))
 		return 0;
 	v.c->emulations++;
-	if (ctx->failed)
+	if ((__u8)ctx->args[1])
 		v.c->emulation_failures++;
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_vcpu_wakeup")
-int kvm_vcpu_wakeup(struct trace_event_raw_kvm_vcpu_wakeup *ctx)
+SEC("raw_tracepoint/kvm_vcpu_wakeup")
+int kvm_vcpu_wakeup(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct vctx v;
 	hit(P_WAKEUP);
 	if (!current_vcpu(&v))
 		return 0;
-	if (ctx->waited) {
+	if ((bool)ctx->args[1]) {
 		v.c->wakeups++;
-		v.c->halt_ns += ctx->ns;
+		v.c->halt_ns += ctx->args[0];
 	} else {
 		v.c->halt_polls++;
 	}
-	if (!ctx->valid)
+	if (!(bool)ctx->args[2])
 		v.c->poll_invalid++;
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_msi_set_irq")
+SEC("raw_tracepoint/kvm_msi_set_irq")
 int kvm_msi_set_irq(void *ctx)
 {
 	struct vctx v;
@@ -410,12 +409,14 @@ int kvm_msi_set_irq(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_fpu")
-int kvm_fpu(struct trace_event_raw_kvm_fpu *ctx)
+SEC("raw_tracepoint/kvm_fpu")
+int kvm_fpu(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct vctx v;
+	if (!(int)ctx->args[0])
+		return 0; /* unload: only loads (entries to KVM_RUN) are counted */
 	hit(P_FPU);
-	if (!ctx->load || !current_vcpu(&v))
+	if (!current_vcpu(&v))
 		return 0;
 	entered(&v);
 	return 0;
@@ -440,7 +441,7 @@ static __always_inline void learn(__u32 tid, unsigned long fd)
 		.vm = AUTO_VM_FLAG | (__u32)((unsigned long)k >> 12),
 		.vcpu = BPF_CORE_READ(vc, vcpu_id),
 	};
-	struct tstate s = {};
+	struct tstate s = {.id = id};
 	bpf_map_update_elem(&tstates, &tid, &s, BPF_NOEXIST);
 	bpf_map_update_elem(&vcpus, &tid, &id, BPF_NOEXIST);
 }
