@@ -131,6 +131,24 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// runTraced opens KVM, starts the eBPF trace the flags ask for, runs one
+// suite, adds the trace to its result and prints and saves it.
+func runTraced(bf benchFlags, stdout, stderr io.Writer, run func(*kvm.System, *bench.Trace) (*bench.Result, error)) error {
+	sys, err := openKVM()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	tr := bf.trace.start(stderr)
+	defer tr.Close()
+	res, err := run(sys, tr)
+	if err != nil {
+		return err
+	}
+	bf.trace.finish(sys, tr, res, stderr)
+	return finish(stdout, stderr, bf, res)
+}
+
 // progressWriter returns a progress line on stderr when stderr is a
 // terminal, else nil (quiet).
 func progressWriter(stderr io.Writer) io.Writer {
@@ -171,19 +189,10 @@ func benchHypercall(args []string, stdout, stderr io.Writer) error {
 		return usagef("bench hypercall: --runs and --boots must be >= 1, --iterations >= 10")
 	}
 	o.Progress = progressWriter(stderr)
-	sys, err := openKVM()
-	if err != nil {
-		return err
-	}
-	defer sys.Close()
-	o.Trace = bf.trace.start(stderr)
-	defer o.Trace.Close()
-	res, err := bench.Hypercall(sys, o)
-	if err != nil {
-		return err
-	}
-	bf.trace.finish(sys, o.Trace, res, stderr)
-	return finish(stdout, stderr, bf, res)
+	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {
+		o.Trace = tr
+		return bench.Hypercall(sys, o)
+	})
 }
 
 func benchEvtchn(args []string, stdout, stderr io.Writer) error {
@@ -203,19 +212,10 @@ func benchEvtchn(args []string, stdout, stderr io.Writer) error {
 		return usagef("bench evtchn: --runs must be >= 1 and --iterations 10..65536")
 	}
 	o.Progress = progressWriter(stderr)
-	sys, err := openKVM()
-	if err != nil {
-		return err
-	}
-	defer sys.Close()
-	o.Trace = bf.trace.start(stderr)
-	defer o.Trace.Close()
-	res, err := bench.Evtchn(sys, o)
-	if err != nil {
-		return err
-	}
-	bf.trace.finish(sys, o.Trace, res, stderr)
-	return finish(stdout, stderr, bf, res)
+	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {
+		o.Trace = tr
+		return bench.Evtchn(sys, o)
+	})
 }
 
 func benchBlk(args []string, stdout, stderr io.Writer) error {
@@ -237,19 +237,10 @@ func benchBlk(args []string, stdout, stderr io.Writer) error {
 		return usagef("bench blk: --runs >= 1, --ops 1..65536, --image-mib >= 1")
 	}
 	o.Progress = progressWriter(stderr)
-	sys, err := openKVM()
-	if err != nil {
-		return err
-	}
-	defer sys.Close()
-	o.Trace = bf.trace.start(stderr)
-	defer o.Trace.Close()
-	res, err := bench.Blk(sys, o)
-	if err != nil {
-		return err
-	}
-	bf.trace.finish(sys, o.Trace, res, stderr)
-	return finish(stdout, stderr, bf, res)
+	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {
+		o.Trace = tr
+		return bench.Blk(sys, o)
+	})
 }
 
 func benchDensity(args []string, stdout, stderr io.Writer) error {

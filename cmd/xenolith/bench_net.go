@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/xenolith/xenolith/bench"
+	"github.com/xenolith/xenolith/hv/kvm"
 )
 
 // benchNet runs the network suite: UDP stream and round trips through the
@@ -34,20 +35,12 @@ func benchNet(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	o.Progress = progressWriter(stderr)
-	sys, err := openKVM()
-	if err != nil {
-		return err
-	}
-	defer sys.Close()
-	o.Trace = bf.trace.start(stderr)
-	defer o.Trace.Close()
-	res, err := bench.Net(sys, o)
-	if errors.Is(err, bench.ErrNetRoot) {
-		return usagef("%v", err)
-	}
-	if err != nil {
-		return err
-	}
-	bf.trace.finish(sys, o.Trace, res, stderr)
-	return finish(stdout, stderr, bf, res)
+	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {
+		o.Trace = tr
+		res, err := bench.Net(sys, o)
+		if errors.Is(err, bench.ErrNetRoot) {
+			return nil, usagef("%v", err)
+		}
+		return res, err
+	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/xenolith/xenolith/bench"
 	"github.com/xenolith/xenolith/bench/report"
+	"github.com/xenolith/xenolith/hv/kvm"
 )
 
 // benchOverhead implements `xenolith bench overhead`.
@@ -34,19 +35,10 @@ func benchOverhead(args []string, stdout, stderr io.Writer) error {
 		return usagef("bench overhead: --runs >= 1, --iterations 10..65536, --lifecycle >= 2, --mem-vms >= 3, --blk-ops 1..65536")
 	}
 	o.Progress = progressWriter(stderr)
-	sys, err := openKVM()
-	if err != nil {
-		return err
-	}
-	defer sys.Close()
-	o.Trace = bf.trace.start(stderr)
-	defer o.Trace.Close()
-	res, err := bench.Overhead(sys, o)
-	if err != nil {
-		return err
-	}
-	bf.trace.finish(sys, o.Trace, res, stderr)
-	return finish(stdout, stderr, bf, res)
+	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {
+		o.Trace = tr
+		return bench.Overhead(sys, o)
+	})
 }
 
 // benchDefault implements `xenolith bench` without a suite: a short
