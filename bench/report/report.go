@@ -149,6 +149,9 @@ func recordView(r *record.Record, name, prefix, dir string, out *Output) (recVie
 	curves := r.AllCurves()
 	for i := range curves {
 		c := &curves[i]
+		if !hasPoints(c) {
+			continue // nothing to draw (e.g. no run-queue waits at any step)
+		}
 		sl := slug(c.Name)
 		for n := 2; used[sl]; n++ {
 			sl = fmt.Sprintf("%s-%d", slug(c.Name), n)
@@ -174,6 +177,16 @@ func recordView(r *record.Record, name, prefix, dir string, out *Output) (recVie
 		rv.Curves = append(rv.Curves, cv)
 	}
 	return rv, nil
+}
+
+// hasPoints reports whether any series of c has a point.
+func hasPoints(c *record.Curve) bool {
+	for _, s := range c.Series {
+		if len(s.Points) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func writeImage(p *plot.Plot, h vg.Length, title, file, dir string, out *Output) (*imageView, error) {
