@@ -48,6 +48,7 @@ type window struct {
 // countRun is one tracecount guest and what it produced.
 type countRun struct {
 	hc, raw, db, up int
+	noHook          bool // leave the vCPU threads to Options.Discover
 	id              VMID
 	out             window
 	outcome         *vm.Result
@@ -94,7 +95,9 @@ func runCount(sys *kvm.System, tr *Tracer, r *countRun, domID uint16) {
 			mu.Lock()
 			tids[tid] = true
 			mu.Unlock()
-			hook(vcpu, tid, on)
+			if !r.noHook {
+				hook(vcpu, tid, on)
+			}
 		},
 		OnReport: func(rep vm.Report) {
 			if rep.Kind != vm.ReportMark {
@@ -268,5 +271,45 @@ func TestCountsPerVM(t *testing.T) {
 	wg.Wait()
 	for _, r := range runs {
 		r.check(t)
+	}
+}
+
+// TestDiscoverCounts checks that threads learnt from KVM_RUN (no
+// registration) count exactly too.
+func TestDiscoverCounts(t *testing.T) {
+	tr := openTracer(t, Options{Discover: true, NoBlock: true})
+	needGuest(t)
+	sys, err := kvm.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	r := &countRun{hc: 200, raw: 100, db: 50, up: 30, noHook: true}
+	runCount(sys, tr, r, 1)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.console)
+	}
+	var found []*VMStats
+	for id, v := range r.out.trace.VMs {
+		if id.Discovered() && v.Port(PIOOut, 0xc0, true) != 0 {
+			found = append(found, v)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d discovered VMs made hypercalls, want 1", len(found))
+	}
+	v := found[0]
+	for _, c := range []struct {
+		name      string
+		got, want uint64
+	}{
+		{"hypercalls", v.Port(PIOOut, 0xc0, true), uint64(r.hc)},
+		{"raw exits", v.Port(PIOOut, 0xc4, true), uint64(r.raw)},
+		{"doorbells", v.Port(PIOOut, 0xcc, false), uint64(r.db)},
+		{"userspace exits", v.Total.UserspaceExits(), r.out.exits},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: traced %d, want %d", c.name, c.got, c.want)
+		}
 	}
 }

@@ -32,16 +32,14 @@ type Tracer struct {
 	links    []link.Link
 	tps      []Tracepoint
 
-	mu     sync.Mutex         // protects vms, next, closed
-	vms    map[VMID]string    // names of registered VMs
-	vcpuOf map[uint32]vcpuKey // registered thread -> vCPU
+	mu     sync.Mutex            // protects the fields below
+	vms    map[VMID]string       // names of registered VMs
+	slotOf map[uint32]threadSlot // registered thread -> its slot in threads
+	free   []uint32              // free registered slots
+	gen    uint32                // last slot generation given out
+	folded map[VMID]*VMStats     // counts of unregistered threads
 	next   VMID
 	closed bool
-}
-
-type vcpuKey struct {
-	vm   VMID
-	vcpu int
 }
 
 // Open loads the probes and attaches them. It returns an error wrapping
@@ -89,7 +87,12 @@ func Open(o Options) (*Tracer, error) {
 		}
 		return nil, fmt.Errorf("probe: load: %w", err)
 	}
-	t := &Tracer{pid: o.PID, discover: o.Discover, coll: coll, vms: map[VMID]string{}, vcpuOf: map[uint32]vcpuKey{}, next: 1}
+	if err := checkThreads(coll.Maps["threads"]); err != nil {
+		coll.Close()
+		return nil, err
+	}
+	t := &Tracer{pid: o.PID, discover: o.Discover, coll: coll, vms: map[VMID]string{}, slotOf: map[uint32]threadSlot{},
+		folded: map[VMID]*VMStats{}, free: freeSlots(), next: 1}
 	for _, p := range plan {
 		st := Tracepoint{Name: p.String(), Exists: p.exists, Why: p.why}
 		if p.attach {

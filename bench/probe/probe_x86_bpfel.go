@@ -51,14 +51,36 @@ type probePortKey struct {
 	Pad  uint32
 }
 
+type probePortSlot struct {
+	_    structs.HostLayout
+	Addr uint64
+	Kind uint32
+	User uint32
+	N    uint64
+}
+
+type probeTcache struct {
+	_    structs.HostLayout
+	Tid  uint32
+	Slot uint32
+	Gen  uint32
+	Pad  uint32
+}
+
 type probeTstate struct {
-	_        structs.HostLayout
-	Id       probeVcpuId
-	ExitTs   uint64
-	WakeTs   uint64
-	PendAddr uint64
-	PendKind uint32
-	LastExit uint32
+	_           structs.HostLayout
+	Id          probeVcpuId
+	Tid         uint32
+	Gen         uint32
+	ExitTs      uint64
+	WakeTs      uint64
+	PendAddr    uint64
+	PendKind    uint32
+	LastExit    uint32
+	C           probeCounters
+	Ports       [6]probePortSlot
+	MonitorHist [65]uint64
+	RunqHist    [65]uint64
 }
 
 type probeVcpuId struct {
@@ -67,19 +89,26 @@ type probeVcpuId struct {
 	Vcpu uint32
 }
 
+type probeVthread struct {
+	_    structs.HostLayout
+	Id   probeVcpuId
+	Slot uint32
+	Gen  uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	probeMapGlobals           = "globals"
 	probeMapHists             = "hists"
+	probeMapLearnt            = "learnt"
 	probeMapOncpu             = "oncpu"
 	probeMapPorts             = "ports"
 	probeMapRqstart           = "rqstart"
-	probeMapStats             = "stats"
-	probeMapTstates           = "tstates"
+	probeMapTcache            = "tcache"
+	probeMapThreads           = "threads"
 	probeMapVcpus             = "vcpus"
-	probeMapZero              = "zero"
 	probeProgBlockRqComplete  = "block_rq_complete"
 	probeProgBlockRqIssue     = "block_rq_issue"
 	probeProgKvmEmulateInsn   = "kvm_emulate_insn"
@@ -159,13 +188,13 @@ type probeProgramSpecs struct {
 type probeMapSpecs struct {
 	Globals *ebpf.MapSpec `ebpf:"globals"`
 	Hists   *ebpf.MapSpec `ebpf:"hists"`
+	Learnt  *ebpf.MapSpec `ebpf:"learnt"`
 	Oncpu   *ebpf.MapSpec `ebpf:"oncpu"`
 	Ports   *ebpf.MapSpec `ebpf:"ports"`
 	Rqstart *ebpf.MapSpec `ebpf:"rqstart"`
-	Stats   *ebpf.MapSpec `ebpf:"stats"`
-	Tstates *ebpf.MapSpec `ebpf:"tstates"`
+	Tcache  *ebpf.MapSpec `ebpf:"tcache"`
+	Threads *ebpf.MapSpec `ebpf:"threads"`
 	Vcpus   *ebpf.MapSpec `ebpf:"vcpus"`
-	Zero    *ebpf.MapSpec `ebpf:"zero"`
 }
 
 // probeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -199,26 +228,26 @@ func (o *probeObjects) Close() error {
 type probeMaps struct {
 	Globals *ebpf.Map `ebpf:"globals"`
 	Hists   *ebpf.Map `ebpf:"hists"`
+	Learnt  *ebpf.Map `ebpf:"learnt"`
 	Oncpu   *ebpf.Map `ebpf:"oncpu"`
 	Ports   *ebpf.Map `ebpf:"ports"`
 	Rqstart *ebpf.Map `ebpf:"rqstart"`
-	Stats   *ebpf.Map `ebpf:"stats"`
-	Tstates *ebpf.Map `ebpf:"tstates"`
+	Tcache  *ebpf.Map `ebpf:"tcache"`
+	Threads *ebpf.Map `ebpf:"threads"`
 	Vcpus   *ebpf.Map `ebpf:"vcpus"`
-	Zero    *ebpf.Map `ebpf:"zero"`
 }
 
 func (m *probeMaps) Close() error {
 	return _ProbeClose(
 		m.Globals,
 		m.Hists,
+		m.Learnt,
 		m.Oncpu,
 		m.Ports,
 		m.Rqstart,
-		m.Stats,
-		m.Tstates,
+		m.Tcache,
+		m.Threads,
 		m.Vcpus,
-		m.Zero,
 	)
 }
 

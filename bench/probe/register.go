@@ -3,6 +3,8 @@ package probe
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/cilium/ebpf"
 )
 
 // VMID names a VM in the tracer's maps. Ids of VMs a monitor registers are
@@ -42,19 +44,37 @@ func (t *Tracer) Register(id VMID, vcpu, tid int) error {
 		return ErrClosed
 	}
 	key := uint32(tid)
+	// A thread registered again keeps what it counted so far.
+	if _, ok := t.slotOf[key]; ok {
+		if err := t.releaseLocked(key); err != nil {
+			return err
+		}
+	}
+	if len(t.free) == 0 {
+		return fmt.Errorf("probe: register thread %d: %w", tid, ErrTooManyThreads)
+	}
+	t.gen++
+	if t.gen == 0 {
+		t.gen++
+	}
+	ts := threadSlot{slot: t.free[len(t.free)-1], gen: t.gen}
 	vid := probeVcpuId{Vm: uint32(id), Vcpu: uint32(vcpu)}
 	// State first: a thread in vcpus always has its state.
-	if err := t.coll.Maps["tstates"].Put(key, probeTstate{Id: vid}); err != nil {
+	st := probeTstate{Id: vid, Tid: key, Gen: ts.gen}
+	if err := t.coll.Maps["threads"].Put(ts.slot, &st); err != nil {
 		return fmt.Errorf("probe: register thread %d: %w", tid, err)
 	}
-	if err := t.coll.Maps["vcpus"].Put(key, vid); err != nil {
+	if err := t.coll.Maps["vcpus"].Put(key, probeVthread{Id: vid, Slot: ts.slot, Gen: ts.gen}); err != nil {
+		t.coll.Maps["threads"].Put(ts.slot, &probeTstate{})
 		return fmt.Errorf("probe: register thread %d: %w", tid, err)
 	}
-	t.vcpuOf[key] = vcpuKey{id, vcpu}
+	t.free = t.free[:len(t.free)-1]
+	t.slotOf[key] = ts
 	return nil
 }
 
-// Unregister forgets thread tid; its vCPU's counters stay.
+// Unregister forgets thread tid; what it counted stays in its vCPU's
+// counters.
 func (t *Tracer) Unregister(tid int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -62,12 +82,10 @@ func (t *Tracer) Unregister(tid int) error {
 		return ErrClosed
 	}
 	key := uint32(tid)
-	delete(t.vcpuOf, key)
-	if err := t.coll.Maps["vcpus"].Delete(key); err != nil {
-		return fmt.Errorf("probe: unregister thread %d: %w", tid, err)
+	if _, ok := t.slotOf[key]; !ok {
+		return fmt.Errorf("probe: unregister thread %d: %w", tid, ebpf.ErrKeyNotExist)
 	}
-	t.coll.Maps["tstates"].Delete(key)
-	return nil
+	return t.releaseLocked(key)
 }
 
 // Hook returns a function for vm.Config.OnVCPUThread that registers and
@@ -97,10 +115,10 @@ func (t *Tracer) Threads() (map[int]VCPU, error) {
 	}
 	out := map[int]VCPU{}
 	var k uint32
-	var v probeVcpuId
+	var v probeVthread
 	it := t.coll.Maps["vcpus"].Iterate()
 	for it.Next(&k, &v) {
-		out[int(k)] = VCPU{VM: VMID(v.Vm), Index: int(v.Vcpu)}
+		out[int(k)] = VCPU{VM: VMID(v.Id.Vm), Index: int(v.Id.Vcpu)}
 	}
 	return out, it.Err()
 }

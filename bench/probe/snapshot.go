@@ -21,12 +21,9 @@ const (
 	gMax          = 32
 )
 
-// Histogram kinds (enum hist_kind in probe.c).
-const (
-	hMonitor  = 0
-	hRunQueue = 1
-	hBlock    = 2
-)
+// hBlock is the kind of the hists map's block latency buckets (enum
+// hist_kind in probe.c); the monitor and run-queue histograms are per thread.
+const hBlock = 2
 
 // Counters are one vCPU's (or a VM's summed) event counts.
 type Counters struct {
@@ -209,31 +206,14 @@ func (t *Tracer) Snapshot() (*Snapshot, error) {
 		return nil, ErrClosed
 	}
 	s := &Snapshot{Time: time.Now(), VMs: map[VMID]*VMStats{}}
-	var (
-		id  probeVcpuId
-		pcs []probeCounters
-	)
-	it := t.coll.Maps["stats"].Iterate()
-	for it.Next(&id, &pcs) {
-		v := s.vm(VMID(id.Vm), t.vms[VMID(id.Vm)])
-		c := v.VCPUs[int(id.Vcpu)]
-		if c == nil {
-			c = &Counters{}
-			v.VCPUs[int(id.Vcpu)] = c
-		}
-		for i := range pcs {
-			c.add(fromProbe(&pcs[i]), 1)
-		}
-		v.Total.add(c, 1)
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("probe: read stats: %w", err)
+	if err := t.threadsLocked(s); err != nil {
+		return nil, err
 	}
 	var (
 		pk   probePortKey
 		vals []uint64
 	)
-	it = t.coll.Maps["ports"].Iterate()
+	it := t.coll.Maps["ports"].Iterate()
 	for it.Next(&pk, &vals) {
 		v := s.vm(VMID(pk.Vm), t.vms[VMID(pk.Vm)])
 		v.Ports[PortKey{Access(pk.Kind), pk.Addr, pk.User != 0}] += sum(vals)
@@ -247,14 +227,8 @@ func (t *Tracer) Snapshot() (*Snapshot, error) {
 		if int(hk.Bucket) >= len(Histogram{}) {
 			continue
 		}
-		n := sum(vals)
-		switch hk.Kind {
-		case hMonitor:
-			s.vm(VMID(hk.Vm), t.vms[VMID(hk.Vm)]).Monitor[hk.Bucket] += n
-		case hRunQueue:
-			s.vm(VMID(hk.Vm), t.vms[VMID(hk.Vm)]).RunQueue[hk.Bucket] += n
-		case hBlock:
-			s.Block[hk.Bucket] += n
+		if hk.Kind == hBlock { // the VM histograms are kept per thread
+			s.Block[hk.Bucket] += sum(vals)
 		}
 	}
 	if err := it.Err(); err != nil {

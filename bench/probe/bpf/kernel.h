@@ -39,6 +39,10 @@ enum {
 	BPF_NOEXIST = 1,
 };
 
+enum {
+	BPF_F_NO_PREALLOC = 1, /* map flag: allocate hash entries on insert */
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct task_struct {

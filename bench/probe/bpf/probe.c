@@ -8,7 +8,15 @@
  * vcpus map (Config.OnVCPUThread), or, for another process, the sys_enter
  * program learns them from the vCPU fd passed to KVM_RUN. Every other
  * program first maps the current thread to (vm, vcpu) and does nothing for
- * threads it does not know. Counters live in per-CPU maps; user space sums
+ * threads it does not know. A thread's state, counters, most used access
+ * addresses and histograms live in its own slot of the threads array; the
+ * vcpus entry names the slot, and a per-CPU cache of the last (thread, slot)
+ * seen on the CPU spares the hash lookup on nearly every event. Only
+ * programs running on behalf of a thread write its counters (sched_switch
+ * writes the incoming thread's, which runs nowhere then), so plain
+ * increments are exact. User space sums the slots by vCPU and VM, and folds
+ * a slot into its own totals before freeing it. Host-wide events (block
+ * requests, MSIs from other threads) live in per-CPU maps; user space sums
  * the CPUs.
  */
 #include "kernel.h"
@@ -24,6 +32,9 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define KVM_RUN 0xae80
 #define NR_IOCTL 16 /* x86-64 */
 #define AUTO_VM_FLAG 0x80000000u
+#define NR_SLOTS 6      /* per-thread access addresses counted in place */
+#define NR_THREADS 4096 /* thread slots: the first half registered, the rest learnt */
+#define NR_BUCKETS 65   /* log2 histogram buckets (bucket 0: zero) */
 
 /* Access kinds of the ports map. */
 enum access {
@@ -36,9 +47,9 @@ enum access {
 
 /* Histogram kinds. */
 enum hist_kind {
-	H_MONITOR = 0, /* userspace exit -> next KVM_RUN entry */
-	H_RUNQ = 1,    /* vCPU thread wakeup (or preemption) -> on CPU */
-	H_BLOCK = 2,   /* block_rq_issue -> block_rq_complete, host-wide */
+	H_MONITOR = 0, /* userspace exit -> next KVM_RUN entry (tstate.monitor_hist) */
+	H_RUNQ = 1,    /* vCPU thread wakeup (or preemption) -> on CPU (tstate.runq_hist) */
+	H_BLOCK = 2,   /* block_rq_issue -> block_rq_complete, host-wide (hists map) */
 };
 
 /* Indices into the globals array. */
@@ -74,7 +85,7 @@ struct vcpu_id {
 	__u32 vcpu;
 };
 
-/* counters are one vCPU's event counts (per CPU in the stats map). */
+/* counters are one vCPU thread's event counts (in its tstates entry). */
 struct counters {
 	__u64 exits[NR_REASONS]; /* userspace exits by KVM_EXIT_* reason (last slot: larger reasons) */
 	__u64 exit_errors;       /* KVM_RUN returned an error (-EINTR after a kick) */
@@ -96,14 +107,48 @@ struct counters {
 	__u64 oncpu_ns;          /* on-CPU time of the vCPU thread */
 };
 
-/* tstate is the per-thread state between events. */
+/*
+ * port_slot counts one thread's accesses to one address in place. A slot is
+ * taken by the first access that finds no match and keeps its key for the
+ * life of the thread; accesses matching no slot when all are taken go to the
+ * ports map.
+ */
+struct port_slot {
+	__u64 addr; /* port or guest-physical address */
+	__u32 kind; /* enum access; ACC_NONE: slot free */
+	__u32 user; /* 1: answered by the monitor, 0: in the kernel */
+	__u64 n;    /* accesses counted */
+};
+
+/* vthread is a vCPU thread's vcpus entry. */
+struct vthread {
+	struct vcpu_id id; /* the vCPU */
+	__u32 slot;        /* index of its tstate in threads */
+	__u32 gen;         /* generation of that slot (tstate.gen) */
+};
+
+/* tcache is the per-CPU memory of the last vCPU thread looked up. */
+struct tcache {
+	__u32 tid;  /* thread id, 0: none */
+	__u32 slot; /* its slot in threads */
+	__u32 gen;  /* the slot's generation when cached */
+	__u32 pad;
+};
+
+/* tstate is the per-thread state between events, and the thread's counts. */
 struct tstate {
-	struct vcpu_id id; /* a copy of the thread's vcpus entry: one lookup per event */
+	struct vcpu_id id; /* the thread's vCPU */
+	__u32 tid;         /* the thread */
+	__u32 gen;         /* nonzero while the slot is in use, new on every use */
 	__u64 exit_ts;   /* last userspace exit, 0 once KVM_RUN is entered again */
 	__u64 wake_ts;   /* when the thread became runnable, 0 when on CPU */
 	__u64 pend_addr; /* port or GPA of the last access not yet classified */
 	__u32 pend_kind; /* enum access of it */
 	__u32 last_exit; /* reason of the last userspace exit until the next access */
+	struct counters c;                /* this thread's event counts */
+	struct port_slot ports[NR_SLOTS]; /* its most used access addresses */
+	__u64 monitor_hist[NR_BUCKETS];   /* H_MONITOR samples of this thread */
+	__u64 runq_hist[NR_BUCKETS];      /* H_RUNQ samples of this thread */
 };
 
 /* port_key counts accesses per VM, address and who answered. */
@@ -124,24 +169,31 @@ struct hist_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, NR_THREADS);
 	__type(key, __u32); /* thread id */
-	__type(value, struct vcpu_id);
+	__type(value, struct vthread);
 } vcpus SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32); /* thread id */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NR_THREADS);
+	__type(key, __u32); /* slot */
 	__type(value, struct tstate);
-} tstates SEC(".maps");
+} threads SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct vcpu_id);
-	__type(value, struct counters);
-} stats SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcache);
+} tcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NR_THREADS / 2);
+	__type(key, __u32);   /* a learnt slot, taken by inserting it */
+	__type(value, __u32); /* the thread that took it */
+} learnt SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -170,13 +222,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64); /* when the running thread got this CPU */
 } oncpu SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct counters); /* all zero: the initial value of new entries */
-} zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -226,10 +271,12 @@ static __always_inline __u16 log2_bucket(__u64 v)
 	return r + 1;
 }
 
-static __always_inline void hist(__u32 vm, __u16 kind, __u64 ns)
+/* thread_hist adds one sample to a per-thread histogram. */
+static __always_inline void thread_hist(__u64 *h, __u64 ns)
 {
-	struct hist_key k = {.vm = vm, .kind = kind, .bucket = log2_bucket(ns)};
-	count(&hists, &k, 1);
+	__u32 b = log2_bucket(ns);
+	if (b < NR_BUCKETS)
+		h[b]++;
 }
 
 /* vctx is the current thread's identity, state and counters. */
@@ -239,27 +286,39 @@ struct vctx {
 	struct counters *c;
 };
 
-static __always_inline struct counters *counters_of(struct vcpu_id *id)
-{
-	struct counters *c = bpf_map_lookup_elem(&stats, id);
-	if (c)
-		return c;
-	__u32 k = 0;
-	struct counters *z = bpf_map_lookup_elem(&zero, &k);
-	if (!z)
-		return 0;
-	bpf_map_update_elem(&stats, id, z, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&stats, id);
-}
-
+/*
+ * lookup_tid finds thread tid's slot: from this CPU's cache when it names
+ * tid and the slot still has the cached generation (a freed or reused slot
+ * has another), else from the vcpus map, then caching it.
+ */
 static __always_inline bool lookup_tid(__u32 tid, struct vctx *v)
 {
-	v->s = bpf_map_lookup_elem(&tstates, &tid);
-	if (!v->s)
+	__u32 k = 0;
+	struct tcache *tc = bpf_map_lookup_elem(&tcache, &k);
+	if (!tc)
 		return false;
-	v->id = &v->s->id;
-	v->c = counters_of(v->id);
-	return v->c != 0;
+	struct tstate *s;
+	if (tc->tid == tid && tid) {
+		__u32 slot = tc->slot;
+		s = bpf_map_lookup_elem(&threads, &slot);
+		if (s && s->gen == tc->gen)
+			goto found;
+	}
+	struct vthread *vt = bpf_map_lookup_elem(&vcpus, &tid);
+	if (!vt)
+		return false;
+	__u32 slot = vt->slot, gen = vt->gen;
+	s = bpf_map_lookup_elem(&threads, &slot);
+	if (!s || s->gen != gen || !gen)
+		return false;
+	tc->tid = tid;
+	tc->slot = slot;
+	tc->gen = gen;
+found:
+	v->s = s;
+	v->id = &s->id;
+	v->c = &s->c;
+	return true;
 }
 
 static __always_inline bool current_vcpu(struct vctx *v)
@@ -273,8 +332,25 @@ static __always_inline void classify(struct vctx *v, __u32 user)
 	__u32 kind = v->s->pend_kind;
 	if (kind == ACC_NONE)
 		return;
-	struct port_key k = {.vm = v->id->vm, .kind = kind, .addr = v->s->pend_addr, .user = user};
-	count(&ports, &k, 1);
+	__u64 addr = v->s->pend_addr;
+	bool done = false;
+	for (int i = 0; i < NR_SLOTS; i++) {
+		struct port_slot *p = &v->s->ports[i];
+		if (p->kind == ACC_NONE) {
+			p->addr = addr;
+			p->user = user;
+			p->kind = kind;
+		} else if (p->kind != kind || p->addr != addr || p->user != user) {
+			continue;
+		}
+		p->n++;
+		done = true;
+		break;
+	}
+	if (!done) {
+		struct port_key k = {.vm = v->id->vm, .kind = kind, .addr = addr, .user = user};
+		count(&ports, &k, 1);
+	}
 	if (kind == ACC_PIO_OUT || kind == ACC_PIO_IN) {
 		if (user)
 			v->c->pio_user++;
@@ -297,7 +373,7 @@ static __always_inline void entered(struct vctx *v)
 	__u64 d = bpf_ktime_get_ns() - t;
 	v->c->monitor_ns += d;
 	v->c->monitor_n++;
-	hist(v->id->vm, H_MONITOR, d);
+	thread_hist(v->s->monitor_hist, d);
 	v->s->exit_ts = 0;
 }
 
@@ -441,9 +517,27 @@ static __always_inline void learn(__u32 tid, unsigned long fd)
 		.vm = AUTO_VM_FLAG | (__u32)((unsigned long)k >> 12),
 		.vcpu = BPF_CORE_READ(vc, vcpu_id),
 	};
-	struct tstate s = {.id = id};
-	bpf_map_update_elem(&tstates, &tid, &s, BPF_NOEXIST);
-	bpf_map_update_elem(&vcpus, &tid, &id, BPF_NOEXIST);
+	/* Take a free learnt slot: inserting it into learnt is atomic. */
+	__u32 n = 0;
+	bool taken = false;
+	for (int i = 0; i < 32; i++) {
+		n = (tid + i) & (NR_THREADS / 2 - 1);
+		if (!bpf_map_update_elem(&learnt, &n, &tid, BPF_NOEXIST)) {
+			taken = true;
+			break;
+		}
+	}
+	if (!taken)
+		return; /* no free learnt slot near: the thread stays untraced */
+	/* Learnt slots are never reused: a new slot is all zero. */
+	struct vthread vt = {.id = id, .slot = NR_THREADS / 2 + n, .gen = NR_THREADS / 2 + n + 1};
+	struct tstate *s = bpf_map_lookup_elem(&threads, &vt.slot);
+	if (!s)
+		return;
+	s->id = id;
+	s->tid = tid;
+	s->gen = vt.gen;
+	bpf_map_update_elem(&vcpus, &tid, &vt, BPF_NOEXIST);
 }
 
 SEC("raw_tracepoint/sys_enter")
@@ -475,10 +569,9 @@ int BPF_PROG(sched_wakeup, struct task_struct *p)
 	hit(P_SCHED_WAKEUP);
 	if ((__u32)p->tgid != target_tgid)
 		return 0;
-	__u32 tid = p->pid;
-	struct tstate *s = bpf_map_lookup_elem(&tstates, &tid);
-	if (s && !s->wake_ts)
-		s->wake_ts = bpf_ktime_get_ns();
+	struct vctx v;
+	if (lookup_tid(p->pid, &v) && !v.s->wake_ts)
+		v.s->wake_ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -511,7 +604,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 		if (w && now > w) {
 			v.c->runq_ns += now - w;
 			v.c->runq_n++;
-			hist(v.id->vm, H_RUNQ, now - w);
+			thread_hist(v.s->runq_hist, now - w);
 		}
 		v.s->wake_ts = 0;
 	}
@@ -539,6 +632,7 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 	bpf_map_delete_elem(&rqstart, &key);
 	gadd(G_BLOCK_N, 1);
 	gadd(G_BLOCK_NS, d);
-	hist(0, H_BLOCK, d);
+	struct hist_key hk = {.kind = H_BLOCK, .bucket = log2_bucket(d)};
+	count(&hists, &hk, 1);
 	return 0;
 }
