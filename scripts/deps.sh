@@ -8,6 +8,8 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v ld >/dev/null || need+=(binutils)
 [ -e /usr/include/linux/kvm.h ] || need+=(linux-libc-dev)
+command -v ping >/dev/null || need+=(iputils-ping) # the net tests ping a VM through tap
+command -v ip >/dev/null || need+=(iproute2)        # the net tests make namespaces
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
