@@ -183,7 +183,7 @@ func TestCrossCheck(t *testing.T) {
 		2: {ID: 2, Name: "bad", Total: probe.Counters{Exits: [probe.NumReasons]uint64{2: 10}}},
 	}}
 	checks := map[string]*exitCheck{
-		"good": {monitor: 12, kvm: map[string]uint64{"fpu_reload": 10}},
+		"good": {monitor: 12, kvm: map[string]uint64{"fpu_reload": 12}}, // 10 exits + 2 interrupted
 		"bad":  {monitor: 12},
 		"lost": {monitor: 5},
 	}

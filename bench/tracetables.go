@@ -121,8 +121,9 @@ func tracepointTable(tps []probe.Tracepoint) Table {
 }
 
 // crossCheck sets the eBPF exit counts beside the monitor's count of
-// KVM_RUN returns and KVM's own statistics (fpu_reload: one per return to
-// userspace on this kernel), per VM name, and notes disagreements.
+// KVM_RUN returns and KVM's own statistics (fpu_reload: one per return from
+// KVM_RUN on this kernel, interrupted ones included), per VM name, and notes
+// disagreements.
 func crossCheck(res *Result, d *probe.Snapshot, checks map[string]*exitCheck) {
 	if len(checks) == 0 {
 		return
@@ -151,7 +152,9 @@ func crossCheck(res *Result, d *probe.Snapshot, checks map[string]*exitCheck) {
 		fpu := "-"
 		if r, ok := c.kvm["fpu_reload"]; ok {
 			fpu = u64(r)
-			agree = agree && r == e
+			// KVM reloads the guest FPU on every return from KVM_RUN,
+			// including those a signal interrupted (kicks, Go's preemption).
+			agree = agree && r == ek
 		}
 		verdict := "yes"
 		if !agree {
