@@ -9,7 +9,7 @@ BIN     := bin/xenolith
 REQUIRE ?= $(shell test -w /dev/kvm && echo kvm)
 GOFILES := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
 
-.PHONY: all deps guestkit build test lint unit fuzz bench clean
+.PHONY: all deps guestkit build test lint unit fuzz bench clean generate-check
 
 all: build
 
@@ -52,6 +52,14 @@ fuzz: deps
 	      if echo "$$out" | grep -q "context deadline exceeded"; then echo "fuzz: $$f: the time ran out while the engine minimised a new input (not a failure)"; else echo "$$out"; exit 1; fi; \
 	    fi; \
 	  done; done
+
+# The eBPF object and its Go bindings are generated (bpf2go, pinned in go.mod's
+# tool block) and committed: regenerate them and fail if anything changed.
+# Needs clang, llvm and libbpf-dev (scripts/deps.sh --bpf installs them).
+generate-check: deps
+	./scripts/deps.sh --bpf
+	$(GO) generate ./bench/probe
+	git diff --exit-code -- bench/probe
 
 bench: build
 	./$(BIN) bench

@@ -4,6 +4,12 @@
 # test), then the Go modules. Safe to run repeatedly; quiet when all is there.
 set -euo pipefail
 need=()
+if [ "${1:-}" = "--bpf" ]; then
+	# Regenerating bench/probe's eBPF object: clang, llvm and libbpf's headers.
+	command -v clang >/dev/null || need+=(clang)
+	command -v llvm-strip >/dev/null || need+=(llvm)
+	[ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+fi
 command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v ld >/dev/null || need+=(binutils)
