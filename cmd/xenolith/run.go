@@ -36,6 +36,7 @@ type runOptions struct {
 	xsSocket string
 	disks    []string
 	nets     []string
+	name     string
 }
 
 func (o *runOptions) register(fs interface {
@@ -55,6 +56,7 @@ func (o *runOptions) registerRun(fs interface {
 }) {
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach a raw disk image as a Xen PV block device: PATH[,ro][,direct] (repeatable; vbd 0, 1, ...)")
 	registerNetFlag(fs, &o.nets)
+	fs.StringVar(&o.name, "name", "", "the VM's name, for 'xenolith trace --vm NAME' (default: the kernel file's name without its extension)")
 	fs.StringVar(&o.xsSocket, "xenstore-socket", "", "serve the VM's xenstore on this unix socket (default "+socketDir()+"/xenstore-PID.sock)")
 }
 
@@ -126,6 +128,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.name == "" {
+		o.name = defaultVMName(fs.Arg(0))
+	} else if !validVMName(o.name) {
+		return usagef("--name: %q is not a VM name (letters, digits, '-', '_', '.'; at most 64)", o.name)
+	}
+	cfg.Name = o.name
 	if err := vm.CheckConfig(cfg); err != nil {
 		return usagef("%s: %v", fs.Arg(0), err)
 	}
@@ -159,6 +167,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("net: %w", err)
 	}
 	defer closeNets()
+	if unpublish, err := publishVMName(o.name); err != nil {
+		fmt.Fprintf(stderr, "xenolith: %v (continuing; trace it with --pid %d)\n", err, os.Getpid())
+	} else {
+		defer unpublish()
+	}
 	stopStore, err := serveXenstore(m.Store(), o.xsSocket)
 	if err != nil {
 		fmt.Fprintf(stderr, "xenolith: %v (continuing without the xenstore socket)\n", err)

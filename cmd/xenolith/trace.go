@@ -13,13 +13,15 @@ import (
 	"github.com/xenolith/xenolith/bench/probe"
 )
 
-const traceUsage = `Usage: xenolith trace --pid P [flags]
+const traceUsage = `Usage: xenolith trace --pid P | --vm NAME [flags]
 
 Show live per-VM KVM counters of a running monitor, measured with eBPF:
 userspace exits, port accesses answered by the monitor and in the kernel,
 emulated instructions, MSI injections, halt wakeups, time in the monitor
 per exit and vCPU run-queue delay. vCPU threads of P are found from the
 vCPU fd they pass to KVM_RUN and grouped by KVM VM (docs/tracing.md).
+--vm NAME finds the monitor of 'xenolith run --name NAME' (by default the
+kernel file's name without its extension).
 Needs root and kernel BTF.
 
 Flags:
@@ -27,14 +29,24 @@ Flags:
 
 func cmdTrace(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("trace", traceUsage, stdout)
-	pid := fs.Int("pid", 0, "monitor process to trace (required)")
+	pid := fs.Int("pid", 0, "monitor process to trace")
+	vmName := fs.String("vm", "", "trace the monitor running this VM (xenolith run --name)")
 	interval := fs.Duration("interval", time.Second, "refresh interval")
 	count := fs.Int("count", 0, "stop after this many refreshes (0: until interrupted)")
 	if err := parseFlags(fs, args, traceUsage, stdout); err != nil {
 		return err
 	}
-	if *pid <= 0 {
-		return usagef("trace: --pid is required")
+	switch {
+	case *vmName != "" && *pid != 0:
+		return usagef("trace: give --pid or --vm, not both")
+	case *vmName != "":
+		p, err := lookupVM(*vmName)
+		if err != nil {
+			return err
+		}
+		*pid = p
+	case *pid <= 0:
+		return usagef("trace: --pid P or --vm NAME is required")
 	}
 	if *interval < 10*time.Millisecond {
 		return usagef("trace: --interval must be at least 10ms")
@@ -69,7 +81,13 @@ func cmdTrace(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		printTrace(stdout, cur.Sub(prev), cur.Time.Sub(prev.Time))
+		diff := cur.Sub(prev)
+		if *vmName != "" && len(diff.VMs) == 1 {
+			for _, v := range diff.VMs {
+				v.Name = *vmName // a 'xenolith run' monitor holds one VM
+			}
+		}
+		printTrace(stdout, diff, cur.Time.Sub(prev.Time))
 		prev = cur
 	}
 	return nil
