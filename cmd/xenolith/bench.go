@@ -24,15 +24,16 @@ of the median, and a paired ratio to the floor: the median over runs of
 each run's median / floor median, with a 95% bootstrap interval.
 
 Suites:
-  (none)      the default benchmark, a few minutes: a short overhead pass and
+  (none)      the default benchmark, under a minute: a short overhead pass and
               a short idle density ramp (--max, default 200), saved as one
               record with its HTML report; prints the headline table
   overhead    every microbenchmark beside its floor in one run: null
               hypercall vs raw port-I/O exit, event-channel notify and round
               trip vs bare ioeventfd and exit, VM create-to-main and destroy
               vs a bare KVM VM, per-VM host memory vs an empty monitor
-              process, PV block vs native pread on the same file, PV net vs
-              host veth (when built; else noted "net: not available")
+              process, PV block vs the same reads natively on the same file,
+              PV net vs host veth (root; else noted "net: not available"),
+              and with --trace the eBPF probes' cost on the exit rate
   hypercall   null hypercall round trip against a raw port-I/O exit (CPL3 and
               CPL0), and VM creation to guest main
   evtchn      event-channel notify to a backend against a bare ioeventfd,
