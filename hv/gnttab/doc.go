@@ -22,8 +22,9 @@
 //
 // A backend (blkback, netback in the monitor, acting as domain 0) calls
 // Table.Acquire to validate a ref and get a bounds-checked slice of guest
-// memory, and Mapping.Release when done; or Table.CopyFromGrant and
-// Table.CopyToGrant for a one-off copy. While a ref is held its entry has
+// memory, and Mapping.Release when done (or, on a data path, AcquireHold
+// and ReleaseHolds, the same without an allocation per grant); or
+// Table.CopyFromGrant and Table.CopyToGrant for a one-off copy. While a ref is held its entry has
 // GTF_reading (and GTF_writing for writes) set, so a well-behaved guest
 // cannot revoke it; holders are counted per ref and kind, as Xen's pin
 // counts, and the flags clear when the last holder leaves. A guest that

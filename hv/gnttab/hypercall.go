@@ -288,7 +288,7 @@ func (t *Table) swap(a, b uint32) int16 {
 		return GntstBadGntref
 	case a == b:
 		return GntstOkay
-	case t.active[a] != nil || t.active[b] != nil:
+	case t.activeOf(a) != nil || t.activeOf(b) != nil:
 		return GntstEagain
 	}
 	ea, errA := t.mem.Load64(ga)

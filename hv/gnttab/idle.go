@@ -6,7 +6,7 @@ func (t *Table) unhold(ref uint32, write bool) {
 	t.mu.Lock()
 	t.unpin(ref, write)
 	var fns []func()
-	if len(t.active) == 0 {
+	if t.nActive == 0 {
 		fns, t.idle = t.idle, nil
 	}
 	t.mu.Unlock()
@@ -23,7 +23,7 @@ func (t *Table) unhold(ref uint32, write bool) {
 // mapped (a leak, never a fault).
 func (t *Table) WhenIdle(fn func()) {
 	t.mu.Lock()
-	if len(t.active) != 0 {
+	if t.nActive != 0 {
 		t.idle = append(t.idle, fn)
 		t.mu.Unlock()
 		return

@@ -102,7 +102,7 @@ func (t *Table) pin(domid uint16, ref uint32, write, mapping bool) (uint64, erro
 	if !ok {
 		return 0, ErrBadRef
 	}
-	a := t.active[ref]
+	a := t.activeOf(ref)
 	if a != nil && a.domid != domid {
 		return 0, ErrBadDomain
 	}
@@ -120,8 +120,9 @@ func (t *Table) pin(domid uint16, ref uint32, write, mapping bool) (uint64, erro
 				t.reduceStatus(ref, nil, write)
 				return 0, ErrBadPage
 			}
-			a = &active{domid: domid, frame: uint64(frame)}
-			t.active[ref] = a
+			a = t.newActive(ref)
+			*a = active{domid: domid, frame: uint64(frame)}
+			t.nActive++
 		case !mapping:
 			// acquire_grant_for_copy re-reads the frame when it upgrades a
 			// held ref to writing and insists it is unchanged.
@@ -146,7 +147,7 @@ func (t *Table) pin(domid uint16, ref uint32, write, mapping bool) (uint64, erro
 // unpin drops a hold of kind write on ref and clears the entry's flags as
 // the remaining holders allow. mu held.
 func (t *Table) unpin(ref uint32, write bool) {
-	a := t.active[ref]
+	a := t.activeOf(ref)
 	if a == nil {
 		return
 	}
@@ -163,13 +164,44 @@ func (t *Table) unpin(ref uint32, write bool) {
 	}
 	t.reduceStatus(ref, a, write)
 	if a.pins() == 0 {
-		delete(t.active, ref)
+		t.nActive--
 	}
+}
+
+// activeChunk is how many refs share one lazily allocated block of active
+// entries: one grant frame's worth.
+const activeChunk = EntriesPerFrame
+
+// activeOf returns ref's active entry, or nil if nobody holds ref. mu
+// held.
+func (t *Table) activeOf(ref uint32) *active {
+	i := ref / activeChunk
+	if uint64(i) >= uint64(len(t.active)) || t.active[i] == nil {
+		return nil
+	}
+	a := &t.active[i][ref%activeChunk]
+	if a.pins() == 0 {
+		return nil
+	}
+	return a
+}
+
+// newActive returns the (unused) active entry of ref, allocating its block
+// if needed; ref is below nrFrames*EntriesPerFrame. mu held.
+func (t *Table) newActive(ref uint32) *active {
+	i := ref / activeChunk
+	if uint64(i) >= uint64(len(t.active)) {
+		t.active = append(t.active, make([][]active, int(i)+1-len(t.active))...)
+	}
+	if t.active[i] == nil {
+		t.active[i] = make([]active, activeChunk)
+	}
+	return &t.active[i][ref%activeChunk]
 }
 
 // heldRefs returns the number of refs currently held (for tests).
 func (t *Table) heldRefs() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.active)
+	return t.nActive
 }

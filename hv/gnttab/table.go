@@ -64,10 +64,11 @@ type Table struct {
 	ramPages uint64 // guest RAM size in pages
 
 	mu       sync.Mutex
-	nrFrames uint32             // Xen's nr_grant_frames: the table size; mu
-	frames   []uint64           // frame index -> gfn, InvalidGFN if not placed; mu
-	active   map[uint32]*active // pinned refs (Xen's active entries); mu
-	idle     []func()           // run once no ref is held (WhenIdle); mu
+	nrFrames uint32     // Xen's nr_grant_frames: the table size; mu
+	frames   []uint64   // frame index -> gfn, InvalidGFN if not placed; mu
+	active   [][]active // active entries by ref, in blocks of activeChunk (nil until used); mu
+	nActive  int        // refs held (active entries with pins); mu
+	idle     []func()   // run once no ref is held (WhenIdle); mu
 
 	beforeCAS func(gpa mem.GPA) // test hook: runs before each flag compare-and-swap
 }
@@ -92,7 +93,6 @@ func New(m *mem.Memory, opts Options) (*Table, error) {
 		ramPages: m.Size() / PageSize,
 		nrFrames: initialFrames,
 		frames:   make([]uint64, opts.MaxFrames),
-		active:   make(map[uint32]*active),
 	}
 	if uint64(len(opts.SetupFrames)) > uint64(opts.MaxFrames) {
 		return nil, fmt.Errorf("%w: %d setup frames for at most %d frames", ErrInvalidOptions, len(opts.SetupFrames), opts.MaxFrames)
