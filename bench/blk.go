@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,6 +44,11 @@ type BlkOptions struct {
 func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	setSuiteTrace(o.Trace)
 	defer setSuiteTrace(nil)
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
 	if o.Runs == 0 {
 		o.Runs = 5
 	}
@@ -299,4 +305,26 @@ func blkNativePread(img string, qd, n int) (float64, []float64, error) {
 		all = append(all, l...)
 	}
 	return float64(n) / el, all, nil
+}
+
+// startCPUProfile writes a pprof CPU profile of the suite to the file named
+// by the environment variable XENOLITH_CPUPROFILE, if set, until the
+// returned function is called.
+func startCPUProfile() (func(), error) {
+	path := os.Getenv("XENOLITH_CPUPROFILE")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -36,9 +36,11 @@
 // a fault injector) requests run on Engine, a bounded pool of worker
 // goroutines calling the Storage.
 //
-// The io_uring consumer submits a batch in chunks and pushes each chunk's
-// responses before submitting the next, so the guest refills the ring
-// while the rest of the batch runs. After its last piece of work it keeps
+// The io_uring consumer takes at most a chunk of requests (24) from the ring
+// at a time, submits them and pushes their responses before it looks at the
+// ring again, so the guest refills the ring while a chunk runs and its
+// refills join the next chunk. It holds grants as gnttab.Hold values
+// (TableGrants), which costs no allocation per request. After its last piece of work it keeps
 // polling the ring before it sets req_event and sleeps on the event channel;
 // the polling window adapts, as KVM's halt polling does, between 10 us
 // and ServeOptions.Spin (DefaultSpin, 1 ms) to how soon the guest's next

@@ -40,3 +40,26 @@ func (g TableGrants) Acquire(ref, offset, length uint32, write bool) (Mapping, e
 	}
 	return m, nil
 }
+
+// holdGrants is implemented by Grants that can hold grants as plain values
+// (TableGrants): the io_uring engine then holds and drops a request's
+// grants without allocating and with one lock acquisition per request for
+// the release.
+type holdGrants interface {
+	// acquireHold is Acquire returning a gnttab.Hold.
+	acquireHold(ref, offset, length uint32, write bool) (gnttab.Hold, error)
+	// releaseHolds drops the holds in hs and zeroes them.
+	releaseHolds(hs []gnttab.Hold)
+}
+
+// acquireHold implements holdGrants with gnttab.Table.AcquireHold.
+func (g TableGrants) acquireHold(ref, offset, length uint32, write bool) (gnttab.Hold, error) {
+	acc := gnttab.Read
+	if write {
+		acc = gnttab.Write
+	}
+	return g.Table.AcquireHold(g.DomID, ref, offset, length, acc)
+}
+
+// releaseHolds implements holdGrants with gnttab.Table.ReleaseHolds.
+func (g TableGrants) releaseHolds(hs []gnttab.Hold) { g.Table.ReleaseHolds(hs) }

@@ -121,26 +121,22 @@ func serveUring(ctx context.Context, back *ring.Backend, e *uringEngine, ch Chan
 	var last time.Time // start of the current idle spell
 	idle := 0          // idle iterations in it
 	window := min(spin, spinStart)
+	// Consume at most a chunk at a time, so that requests the guest
+	// queued while the previous chunk ran join the next one.
+	cons := reqs[:min(uringChunk, int(back.Size()))*es]
 	for {
-		n, err := back.Consume(reqs)
+		n, err := back.Consume(cons)
 		if err != nil {
 			return fmt.Errorf("blkback ring: %w", err)
 		}
-		// Submit in chunks and push each chunk's responses at once, so
-		// the guest refills the ring while the rest of the batch runs.
-		for i := 0; i < n; {
-			for j := min(i+uringChunk, n); i < j; i++ {
-				if err := e.submit(reqs[i*es : (i+1)*es]); err != nil {
-					return err
-				}
-			}
-			if err := e.flushSubmit(); err != nil {
+		for i := 0; i < n; i++ {
+			if err := e.submit(reqs[i*es : (i+1)*es]); err != nil {
 				return err
 			}
-			if i < n {
-				if err := putResponses(back, e, ch, rb); err != nil {
-					return err
-				}
+		}
+		if n > 0 {
+			if err := e.flushSubmit(); err != nil {
+				return err
 			}
 		}
 		if n == 0 {
@@ -157,6 +153,9 @@ func serveUring(ctx context.Context, back *ring.Backend, e *uringEngine, ch Chan
 		idle++
 		if idle%64 == 1 && (ctx.Err() != nil || (linked != nil && !linked.Connected())) {
 			return nil // the guest is going away: stop touching its memory
+		}
+		if window > 0 && idle%spinCheck != 0 {
+			continue // look at the clock only now and then: it is slow here
 		}
 		if window > 0 {
 			now := time.Now()
@@ -232,9 +231,17 @@ func adaptSpin(window, limit, slept time.Duration) time.Duration {
 	return max(window/2, min(spinFloor, limit))
 }
 
-// uringChunk is how many requests the io_uring consumer submits before it
-// pushes their responses.
-const uringChunk = 8
+// uringChunk is the most requests the io_uring consumer takes from the
+// ring, submits in one system call and answers before it looks at the ring
+// again: large enough to amortise the call and the response push, small
+// enough that the guest refills the ring while a chunk runs (measured on
+// this host: 8 or 16 cost more per request, all 32 leave the backend idle
+// while the guest turns the batch around).
+const uringChunk = 24
+
+// spinCheck is how many idle polls the io_uring consumer makes between
+// looks at the clock; a clock read costs more than a poll on a nested host.
+const spinCheck = 16
 
 // uringNap is how long the io_uring consumer sleeps between looks while
 // operations that missed the page cache are in flight.

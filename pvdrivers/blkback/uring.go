@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/xenolith/xenolith/hv/gnttab"
 	"github.com/xenolith/xenolith/internal/iouring"
 )
 
@@ -26,11 +27,12 @@ const uringEntries = 256
 
 // uslot is a request in flight on the io_uring engine.
 type uslot struct {
-	req     Request   // decoded request (slices reused between requests)
-	maps    []Mapping // grants held until the request completes
-	ios     []uio     // one per submission entry
-	pending int       // entries not yet completed
-	err     error     // first failure
+	req     Request       // decoded request (slices reused between requests)
+	maps    []Mapping     // grants held until the request completes
+	holds   []gnttab.Hold // the same, from a holdGrants
+	ios     []uio         // one per submission entry
+	pending int           // entries not yet completed
+	err     error         // first failure
 }
 
 // uio is one submitted operation of a request.
@@ -52,6 +54,7 @@ type uio struct {
 // fdatasync -> writes -> fdatasync linked with IOSQE_IO_LINK.
 type uringEngine struct {
 	d     *Disk
+	hg    holdGrants // d's grants as values, or nil
 	fd    int
 	ring  *iouring.Ring
 	slots []uslot
@@ -80,6 +83,7 @@ func newUringEngine(d *Disk, size int) (*uringEngine, error) {
 		return nil, err
 	}
 	e := &uringEngine{d: d, fd: fd, ring: r, slots: make([]uslot, size), cqes: make([]iouring.CQE, 64)}
+	e.hg, _ = d.gr.(holdGrants)
 	for i := size - 1; i >= 0; i-- {
 		e.free = append(e.free, uint32(i))
 	}
@@ -144,13 +148,11 @@ func (e *uringEngine) plan(s *uslot) error {
 	off := int64(r.Sector) * SectorSize
 	for _, sg := range r.Segments {
 		n := uint32(sg.sectors()) * SectorSize
-		m, err := e.d.gr.Acquire(sg.GrantRef, uint32(sg.FirstSect)*SectorSize, n, read)
+		b, err := e.acquire(s, sg, n, read)
 		if err != nil {
 			e.release(s)
-			return fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
+			return err
 		}
-		s.maps = append(s.maps, m)
-		b := m.Bytes()
 		if uint32(len(b)) != n {
 			e.release(s)
 			return fmt.Errorf("%w: ref %d: mapping of %d bytes for %d", ErrGrant, sg.GrantRef, len(b), n)
@@ -166,6 +168,26 @@ func (e *uringEngine) plan(s *uslot) error {
 		s.ios = append(s.ios, uio{op: iouring.OpFsync})
 	}
 	return nil
+}
+
+// acquire holds segment sg (n bytes) of slot s for writing if write and
+// returns its bytes.
+func (e *uringEngine) acquire(s *uslot, sg Segment, n uint32, write bool) ([]byte, error) {
+	off := uint32(sg.FirstSect) * SectorSize
+	if e.hg != nil {
+		h, err := e.hg.acquireHold(sg.GrantRef, off, n, write)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
+		}
+		s.holds = append(s.holds, h)
+		return h.Bytes(), nil
+	}
+	m, err := e.d.gr.Acquire(sg.GrantRef, off, n, write)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
+	}
+	s.maps = append(s.maps, m)
+	return m.Bytes(), nil
 }
 
 // prep puts operation i of slot id into the submission queue, submitting
@@ -326,6 +348,10 @@ func (e *uringEngine) release(s *uslot) {
 		s.maps[i] = nil
 	}
 	s.maps = s.maps[:0]
+	if len(s.holds) > 0 {
+		e.hg.releaseHolds(s.holds)
+		s.holds = s.holds[:0]
+	}
 	for i := range s.ios {
 		s.ios[i].buf = nil
 	}
