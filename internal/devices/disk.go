@@ -123,7 +123,7 @@ func AttachStorage(m *vm.VM, id int, st blkback.Storage, log *slog.Logger) (*Dis
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				if err := blkback.Serve(sctx, back, disk, ep, 8); err != nil {
+				if err := blkback.ServeWith(sctx, back, disk, ep, blkback.ServeOptions{Workers: 8, Persistent: rc.Persistent}); err != nil {
 					d.mu.Lock()
 					d.err = err
 					d.mu.Unlock()

@@ -47,6 +47,19 @@
 // request followed earlier sleeps, so a guest that keeps its queue busy
 // never needs to kick while an idle one costs almost no polling.
 //
+// # Persistent grants
+//
+// BackendKeys offers feature-persistent=1 (io/blkif.h). When the frontend
+// writes feature-persistent=1 too (RingConfig.Persistent, passed on as
+// ServeOptions.Persistent), the io_uring consumer keeps a whole-page hold
+// of every data grant ref it sees, up to MaxPersistentGrants per ring,
+// until the ring disconnects, so that a frontend reusing its grants costs
+// no change to its grant entries per request; refs beyond the bound are
+// held per request as before. Every cached use is checked as a fresh one:
+// the sectors must lie in the page, and a ref first held read-only (for a
+// WRITE) is held afresh for writing when a READ uses it, which fails for a
+// read-only grant. Indirect pages and the worker pool never persist.
+//
 // # Write ordering and flushes
 //
 // Requests on the ring are independent, as on a disk with a volatile write

@@ -41,7 +41,7 @@ func BackendKeys(d *Disk, maxRingPageOrder int) map[string]string {
 		"sectors":            strconv.FormatUint(d.Sectors(), 10),
 		"sector-size":        strconv.Itoa(SectorSize),
 		"info":               strconv.Itoa(info),
-		"feature-persistent": "0",
+		"feature-persistent": "1",
 	}
 	cfg := d.Config()
 	if cfg.Flush {
@@ -74,6 +74,7 @@ type RingConfig struct {
 	Refs         []uint32    // ring-ref, or ring-ref0..ring-ref<2^order-1>
 	EventChannel evtchn.Port // event-channel: the guest's port
 	Protocol     string      // protocol (ProtocolNative without the key)
+	Persistent   bool        // feature-persistent: the frontend keeps its grants
 }
 
 // ReadRingConfig reads and checks the frontend's ring keys, allowing rings
@@ -129,6 +130,11 @@ func ReadRingConfig(fe FrontendReader, maxRingPageOrder int) (RingConfig, error)
 		return cfg, fmt.Errorf("%w: no event-channel", ErrBadRequest)
 	}
 	cfg.EventChannel = evtchn.Port(port)
+	if v, ok, err := readUint(fe, "feature-persistent", 1<<32-1); err != nil {
+		return cfg, err
+	} else if ok && v != 0 {
+		cfg.Persistent = true
+	}
 	return cfg, nil
 }
 

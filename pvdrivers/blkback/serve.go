@@ -36,6 +36,11 @@ type ServeOptions struct {
 	// backend's wake-up while the guest keeps requests coming; 0 means
 	// DefaultSpin, a negative value never polls.
 	Spin time.Duration
+	// Persistent keeps the holds of the frontend's grants until the ring
+	// disconnects (io/blkif.h feature-persistent): set it when the
+	// frontend wrote feature-persistent=1 (RingConfig.Persistent). Only
+	// the io_uring data path on a TableGrants uses it.
+	Persistent bool
 }
 
 // DefaultSpin is ServeOptions.Spin's default: longer than a guest's turn
@@ -69,6 +74,9 @@ func ServeWith(ctx context.Context, back *ring.Backend, d *Disk, ch Channel, o S
 	}
 	if !o.NoUring {
 		if e, err := newUringEngine(d, int(back.Size())); err == nil {
+			if o.Persistent && e.hg != nil {
+				e.pc = newPersistCache(e.hg, MaxPersistentGrants)
+			}
 			return serveUring(ctx, back, e, ch, o.Spin)
 		}
 	}

@@ -54,7 +54,8 @@ type uio struct {
 // fdatasync -> writes -> fdatasync linked with IOSQE_IO_LINK.
 type uringEngine struct {
 	d     *Disk
-	hg    holdGrants // d's grants as values, or nil
+	hg    holdGrants    // d's grants as values, or nil
+	pc    *persistCache // persistent grants (feature-persistent), or nil
 	fd    int
 	ring  *iouring.Ring
 	slots []uslot
@@ -174,6 +175,11 @@ func (e *uringEngine) plan(s *uslot) error {
 // returns its bytes.
 func (e *uringEngine) acquire(s *uslot, sg Segment, n uint32, write bool) ([]byte, error) {
 	off := uint32(sg.FirstSect) * SectorSize
+	if e.pc != nil {
+		if b, ok := e.pc.get(sg.GrantRef, off, n, write); ok {
+			return b, nil
+		}
+	}
 	if e.hg != nil {
 		h, err := e.hg.acquireHold(sg.GrantRef, off, n, write)
 		if err != nil {
@@ -375,8 +381,11 @@ func (e *uringEngine) drain() {
 	}
 }
 
-// close drains and closes the ring.
+// close drains and closes the ring, then drops the persistent grants.
 func (e *uringEngine) close() {
 	e.drain()
 	e.ring.Close()
+	if e.pc != nil {
+		e.pc.release()
+	}
 }

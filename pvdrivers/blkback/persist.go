@@ -1,0 +1,84 @@
+package blkback
+
+import (
+	"github.com/xenolith/xenolith/hv/gnttab"
+)
+
+// MaxPersistentGrants bounds the grants one ring keeps held under
+// feature-persistent (Linux's default, 1,056: 32 requests of 32 + 1
+// segments). Grants beyond it are held per request.
+const MaxPersistentGrants = 1056
+
+// persistCache is the per-ring cache of persistent grants (io/blkif.h
+// "feature-persistent"): when both ends offer the feature, the frontend
+// keeps its data pages granted while connected and the backend keeps a
+// whole-page hold of every ref it sees, up to max refs, until the ring
+// disconnects. A hit costs no change to the guest's grant entry, which is
+// what keeps the entries' cache lines on the guest's core.
+//
+// Each use is checked as a fresh acquire would be: the range must lie in
+// the page and a hold taken read-only (for a WRITE request) is never used
+// to write guest memory (a READ request); such a use falls back to a hold
+// of its own for the request.
+type persistCache struct {
+	hg     holdGrants
+	max    int
+	idx    map[uint32]int // ref -> index in holds
+	holds  []gnttab.Hold  // whole-page holds, kept until release
+	write  []bool         // holds[i] was taken for writing
+	hits   uint64         // uses served from the cache
+	misses uint64         // refs added to the cache
+}
+
+// newPersistCache returns an empty cache of at most max refs held with hg.
+func newPersistCache(hg holdGrants, max int) *persistCache {
+	return &persistCache{hg: hg, max: max, idx: make(map[uint32]int)}
+}
+
+// get returns length bytes at offset of the page granted by ref, for
+// writing into guest memory if write, from a cached hold (taking one if
+// ref is new and the cache has room). ok is false when the cache cannot
+// serve the use; the caller then holds the grant for this request alone,
+// which also reports any error.
+func (c *persistCache) get(ref, offset, length uint32, write bool) (b []byte, ok bool) {
+	if length > gnttab.PageSize || offset > gnttab.PageSize-length {
+		return nil, false
+	}
+	i, found := c.idx[ref]
+	if !found {
+		if len(c.holds) >= c.max {
+			return nil, false
+		}
+		h, err := c.hg.acquireHold(ref, 0, gnttab.PageSize, write)
+		if err != nil {
+			return nil, false
+		}
+		i = len(c.holds)
+		c.idx[ref] = i
+		c.holds = append(c.holds, h)
+		c.write = append(c.write, write)
+		c.misses++
+	} else {
+		if write && !c.write[i] {
+			return nil, false // a read-only hold never backs a READ
+		}
+		c.hits++
+	}
+	page := c.holds[i].Bytes()
+	if len(page) != gnttab.PageSize {
+		return nil, false
+	}
+	return page[offset : offset+length : offset+length], true
+}
+
+// len returns the number of refs held.
+func (c *persistCache) len() int { return len(c.holds) }
+
+// release drops every cached hold; the cache is empty afterwards.
+func (c *persistCache) release() {
+	if len(c.holds) > 0 {
+		c.hg.releaseHolds(c.holds)
+	}
+	c.holds, c.write = c.holds[:0], c.write[:0]
+	clear(c.idx)
+}
