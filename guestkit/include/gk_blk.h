@@ -14,6 +14,17 @@
  * Data buffers must be 512-byte aligned (any page offset); each page a
  * request touches is granted to the backend for the request's lifetime
  * (read-only for writes) and the grant ended when its response arrives.
+ * With persistent grants (io/blkif.h feature-persistent: the frontend
+ * offers it when the command line says xen_blkfront.feature_persistent=1,
+ * Linux's module parameter, default BLK_PERSISTENT_DEFAULT, and uses it
+ * when the backend offers it too), a data page's
+ * grant is instead kept in a direct-mapped cache of BLK_PGRANTS entries
+ * keyed by (frame, read-only) and reused by later requests until
+ * blk_close; a page whose entry holds another frame is granted for its
+ * request alone, as without the feature. The backend may keep any grant it
+ * saw (up to its bound): such a one-request grant that it still holds at
+ * completion is kept aside (at most BLK_KEPT of them) and ended in
+ * blk_close instead of counted as a leak.
  * Functions return 0 or a negative Xen errno; a request the backend
  * answered with BLKIF_RSP_ERROR yields -XEN_EIO, BLKIF_RSP_EOPNOTSUPP
  * -XEN_EOPNOTSUPP, and the raw status is kept in blkdev.last_status.
@@ -32,15 +43,29 @@
 #define BLK_MAX_RING_PAGES (1u << BLK_MAX_RING_ORDER)
 /* BLK_MAX_SLOTS is the most requests a ring of BLK_MAX_RING_PAGES holds. */
 #define BLK_MAX_SLOTS 128
+/* BLK_PGRANTS is the size of the persistent grant cache (a power of two). */
+#define BLK_PGRANTS 512
+/* BLK_PERSISTENT_DEFAULT is xen_blkfront.feature_persistent without the parameter. */
+#ifndef BLK_PERSISTENT_DEFAULT
+#define BLK_PERSISTENT_DEFAULT 0
+#endif
+/* BLK_KEPT bounds the one-request grants the backend kept persistently. */
+#define BLK_KEPT 1024
 
 /* blk_slot is the frontend's record of one request in flight. */
 struct blk_slot {
 	uint8_t busy;        /* the request is on the ring, no response yet */
 	uint8_t operation;   /* BLKIF_OP_* sent */
-	uint16_t nr_grants;  /* data grants to end on completion */
+	uint16_t nr_grants;  /* data grants to end on completion (not cached ones) */
 	int ind_gref;        /* grant of the indirect page, or -1 */
 	uint64_t cookie;     /* the caller's tag, returned by blk_poll */
 	uint32_t gref[BLK_MAX_SEGMENTS];
+};
+
+/* blk_pgrant is an entry of the persistent grant cache. */
+struct blk_pgrant {
+	uint64_t key; /* frame << 1 | read-only */
+	uint32_t ref; /* the grant kept for it; 0 for an empty entry */
 };
 
 /* blk_done is one completed request as blk_poll reports it. */
@@ -59,6 +84,8 @@ struct blkdev {
 	uint32_t info;           /* VDISK_* bits */
 	int feature_flush;       /* feature-flush-cache */
 	int feature_discard;     /* feature-discard */
+	int offer_persistent;    /* feature-persistent offered (xen_blkfront.feature_persistent) */
+	int feature_persistent;  /* feature-persistent in use: both ends offered it */
 	uint32_t max_indirect;   /* feature-max-indirect-segments */
 	uint32_t max_segments;   /* segments per request in use: 11, or more with indirect */
 	struct blkif_sring *sring; /* the shared ring (ring_pages pages) */
@@ -77,6 +104,10 @@ struct blkdev {
 	uint64_t bad_responses;  /* responses with an unknown id, dropped */
 	uint64_t indirect_reqs;  /* BLKIF_OP_INDIRECT requests sent */
 	uint32_t max_ring_order; /* the backend's max-ring-page-order */
+	uint64_t pgrant_hits;    /* data pages served by a persistent grant */
+	struct blk_pgrant pgrant[BLK_PGRANTS]; /* persistent grants, by key */
+	unsigned nkept;          /* entries of kept[] in use */
+	uint32_t kept[BLK_KEPT]; /* one-request grants the backend kept, ended in blk_close */
 	struct blkif_request_segment *ind_page; /* BLK_MAX_SLOTS indirect pages */
 	struct blk_slot slot[BLK_MAX_SLOTS];
 };

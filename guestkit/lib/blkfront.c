@@ -38,18 +38,17 @@ static unsigned ring_entries(unsigned order)
 }
 
 /*
- * cmdline_ring_order returns xen_blkfront.max_ring_page_order=N from the
- * start_info command line (Linux's module parameter), or 0.
+ * cmdline_uint returns the decimal value of key (which ends in '=') on the
+ * start_info command line, or def without it (Linux module parameters).
  */
-static unsigned cmdline_ring_order(void)
+static unsigned cmdline_uint(const char *key, unsigned def)
 {
-	static const char key[] = "xen_blkfront.max_ring_page_order=";
 	const struct hvm_start_info *si = gk_start_info;
 	if (!si || si->magic != XEN_HVM_START_MAGIC_VALUE || !si->cmdline_paddr ||
 	    si->cmdline_paddr >= (1ull << 32))
-		return 0;
+		return def;
 	const char *p = (const char *)(uintptr_t)si->cmdline_paddr;
-	size_t len = strnlen(p, 4095), k = sizeof key - 1;
+	size_t len = strnlen(p, 4095), k = strlen(key);
 	for (size_t i = 0; i + k <= len; i++) {
 		if ((i == 0 || p[i - 1] == ' ') && strncmp(p + i, key, k) == 0) {
 			unsigned v = 0;
@@ -58,7 +57,13 @@ static unsigned cmdline_ring_order(void)
 			return v;
 		}
 	}
-	return 0;
+	return def;
+}
+
+/* cmdline_ring_order returns xen_blkfront.max_ring_page_order=N, or 0. */
+static unsigned cmdline_ring_order(void)
+{
+	return cmdline_uint("xen_blkfront.max_ring_page_order=", 0);
 }
 
 static void on_event(evtchn_port_t port, void *arg)
@@ -92,6 +97,8 @@ static int read_features(struct blkdev *d)
 	d->max_indirect = rc == 0 ? (uint32_t)v : 0;
 	rc = read_key(d->xb.otherend, "max-ring-page-order", 0, &v);
 	d->max_ring_order = rc == 0 && v < 32 ? (uint32_t)v : 0;
+	rc = read_key(d->xb.otherend, "feature-persistent", 0, &v);
+	d->feature_persistent = d->offer_persistent && rc == 0 && v != 0;
 	return 0;
 }
 
@@ -146,6 +153,10 @@ static int publish(struct blkdev *d)
 			snprintf(path, sizeof path, "%s/protocol", d->xb.nodename);
 			rc = xs_write(tx, path, "x86_64-abi");
 		}
+		if (rc == 0 && d->offer_persistent) {
+			snprintf(path, sizeof path, "%s/feature-persistent", d->xb.nodename);
+			rc = xs_write(tx, path, "1");
+		}
 		if (rc == 0)
 			rc = xenbus_switch_state(&d->xb, tx, XenbusStateInitialised);
 		if (rc < 0) {
@@ -187,6 +198,8 @@ int blk_open_order(int id, struct blkdev *d, unsigned order)
 	char node[64];
 	memset(d, 0, sizeof *d);
 	d->id = id;
+	d->offer_persistent =
+		cmdline_uint("xen_blkfront.feature_persistent=", BLK_PERSISTENT_DEFAULT) != 0;
 	for (unsigned i = 0; i < BLK_MAX_RING_PAGES; i++)
 		d->ring_ref[i] = -1;
 	snprintf(node, sizeof node, "device/vbd/%d", id);
@@ -307,14 +320,76 @@ static void end_grant(struct blkdev *d, uint32_t ref)
 		d->grant_leaks++;
 }
 
+/*
+ * end_data_grant ends a one-request data grant; under feature-persistent
+ * one the backend still holds was kept by it and is ended in blk_close.
+ */
+static void end_data_grant(struct blkdev *d, uint32_t ref)
+{
+	if (!d->feature_persistent) {
+		end_grant(d, ref);
+		return;
+	}
+	int rc = -XEN_EBUSY;
+	for (int tries = 0; tries < 1000 && rc == -XEN_EBUSY; tries++)
+		rc = gnttab_end_access(ref);
+	if (rc == -XEN_EBUSY && d->nkept < BLK_KEPT)
+		d->kept[d->nkept++] = ref;
+	else if (rc < 0)
+		d->grant_leaks++;
+}
+
 static void end_grants(struct blkdev *d, struct blk_slot *sl)
 {
 	for (unsigned i = 0; i < sl->nr_grants; i++)
-		end_grant(d, sl->gref[i]);
+		end_data_grant(d, sl->gref[i]);
 	sl->nr_grants = 0;
 	if (sl->ind_gref >= 0)
 		end_grant(d, (uint32_t)sl->ind_gref);
 	sl->ind_gref = -1;
+}
+
+/*
+ * data_grant returns a grant of frame for d's backend (read-only if ro): a
+ * persistent one from the cache when the backend keeps grants (*cached set;
+ * never ended while connected), else a fresh one to end on completion.
+ */
+static int data_grant(struct blkdev *d, uint64_t frame, int ro, int *cached)
+{
+	*cached = 0;
+	if (d->feature_persistent) {
+		uint64_t key = frame << 1 | (uint64_t)(ro != 0);
+		struct blk_pgrant *pg = &d->pgrant[(frame ^ (frame >> 9) ^ (uint64_t)ro * (BLK_PGRANTS / 2)) &
+						    (BLK_PGRANTS - 1)];
+		if (pg->ref && pg->key == key) {
+			*cached = 1;
+			d->pgrant_hits++;
+			return (int)pg->ref;
+		}
+		if (!pg->ref) {
+			int ref = gnttab_grant_access((domid_t)d->xb.otherend_id, frame, ro);
+			if (ref <= 0)
+				return ref < 0 ? ref : -XEN_EINVAL;
+			pg->key = key;
+			pg->ref = (uint32_t)ref;
+			*cached = 1;
+			return ref;
+		}
+	}
+	return gnttab_grant_access((domid_t)d->xb.otherend_id, frame, ro);
+}
+
+/* end_pgrants ends every persistent grant (once the backend let them go). */
+static void end_pgrants(struct blkdev *d)
+{
+	for (unsigned i = 0; i < BLK_PGRANTS; i++) {
+		if (d->pgrant[i].ref)
+			end_grant(d, d->pgrant[i].ref);
+		d->pgrant[i].ref = 0;
+	}
+	for (unsigned i = 0; i < d->nkept; i++)
+		end_grant(d, d->kept[i]);
+	d->nkept = 0;
 }
 
 void blk_push(struct blkdev *d)
@@ -361,39 +436,41 @@ int blk_queue(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t nse
 	struct blkif_request_segment segs[BLK_MAX_SEGMENTS];
 	sl->nr_grants = 0;
 	sl->ind_gref = -1;
+	unsigned nseg = 0;
 	uint32_t left = nsectors;
 	while (left) {
 		uint32_t first = (uint32_t)(a & (PAGE - 1)) / BLKIF_SECTOR_SIZE;
 		uint32_t n = PAGE / BLKIF_SECTOR_SIZE - first;
 		if (n > left)
 			n = left;
-		int ref = gnttab_grant_access((domid_t)d->xb.otherend_id, a >> 12,
-					      op == BLKIF_OP_WRITE);
+		int cached;
+		int ref = data_grant(d, a >> 12, op == BLKIF_OP_WRITE, &cached);
 		if (ref < 0) {
 			end_grants(d, sl);
 			return ref == -XEN_ENOSPC && d->inflight ? -XEN_EAGAIN : ref;
 		}
-		struct blkif_request_segment *seg = &segs[sl->nr_grants];
+		struct blkif_request_segment *seg = &segs[nseg++];
 		seg->gref = (uint32_t)ref;
 		seg->first_sect = (uint8_t)first;
 		seg->last_sect = (uint8_t)(first + n - 1);
 		seg->pad = 0;
-		sl->gref[sl->nr_grants++] = (uint32_t)ref;
+		if (!cached)
+			sl->gref[sl->nr_grants++] = (uint32_t)ref;
 		left -= n;
 		a = (a & ~(uintptr_t)(PAGE - 1)) + PAGE;
 	}
 	union blkif_ring_entry e;
 	memset(&e, 0, sizeof e);
-	if (sl->nr_grants <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+	if (nseg <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
 		e.req.operation = (uint8_t)op;
-		e.req.nr_segments = (uint8_t)sl->nr_grants;
+		e.req.nr_segments = (uint8_t)nseg;
 		e.req.handle = (uint16_t)d->id;
 		e.req.id = id;
 		e.req.sector_number = sector;
-		memcpy(e.req.seg, segs, sl->nr_grants * sizeof segs[0]);
+		memcpy(e.req.seg, segs, nseg * sizeof segs[0]);
 	} else {
 		struct blkif_request_segment *ind = d->ind_page + (size_t)id * (PAGE / sizeof *ind);
-		memcpy(ind, segs, sl->nr_grants * sizeof segs[0]);
+		memcpy(ind, segs, nseg * sizeof segs[0]);
 		int ref = gnttab_grant_access((domid_t)d->xb.otherend_id,
 					      (uint64_t)(uintptr_t)ind >> 12, 1);
 		if (ref < 0) {
@@ -403,7 +480,7 @@ int blk_queue(struct blkdev *d, int op, uint64_t sector, void *buf, uint32_t nse
 		sl->ind_gref = ref;
 		e.ind.operation = BLKIF_OP_INDIRECT;
 		e.ind.indirect_op = (uint8_t)op;
-		e.ind.nr_segments = sl->nr_grants;
+		e.ind.nr_segments = (uint16_t)nseg;
 		e.ind.id = id;
 		e.ind.sector_number = sector;
 		e.ind.handle = (uint16_t)d->id;
@@ -556,6 +633,8 @@ int blk_close(struct blkdev *d)
 {
 	int err = drain(d, 0);
 	int rc = xenbus_frontend_close(&d->xb, HANDSHAKE_TIMEOUT_NS);
+	/* The backend drops its persistent holds before it reports Closed. */
+	end_pgrants(d);
 	xenbus_device_free(&d->xb);
 	release_ring(d);
 	return err < 0 ? err : rc;
