@@ -152,7 +152,7 @@ func blkGuestRun(sys *kvm.System, img string, qd, n int) (float64, []float64, fl
 	cpu := map[string]time.Duration{}
 	out, err := currentSuiteTrace().run(sys, fmt.Sprintf("blkbench qd %d", qd), guestkit.RunOptions{
 		Program: "blkbench", MemBytes: 32 << 20, Timeout: 5 * time.Minute,
-		Cmdline: fmt.Sprintf("mode=randread bs=4096 qd=%d n=%d", qd, n),
+		Cmdline: fmt.Sprintf("mode=randread bs=4096 qd=%d n=%d xen_blkfront.feature_persistent=1", qd, n),
 		OnStart: func(v *vm.VM) { m = v },
 		OnReport: func(r vm.Report) {
 			if r.Kind == vm.ReportMark {
