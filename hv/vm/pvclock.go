@@ -51,9 +51,24 @@ func newPVClock(tscKHz, tsc0 uint64, t0, start time.Time) *pvclock {
 // systemTime returns Xen system time now.
 func (p *pvclock) systemTime() uint64 { return uint64(time.Since(p.start).Nanoseconds()) }
 
-// deadline converts an absolute system time to a host time.
+// deadline converts an absolute system time to a host time, late enough
+// that the guest's view of system time has passed it.
 func (p *pvclock) deadline(sys uint64) time.Time {
-	return p.start.Add(time.Duration(sys) + p.margin)
+	return p.start.Add(time.Duration(sys) + p.slack())
+}
+
+// slack bounds how far the guest's view of system time may differ from the
+// host's: the anchor's uncertainty (margin) plus 1 ppm of the time since
+// creation for the difference between the TSC rate the guest is told
+// (whole kHz) and the host clock's.
+func (p *pvclock) slack() time.Duration {
+	return p.margin + time.Since(p.start)/1_000_000
+}
+
+// past reports whether system time sys has passed in the guest's view as
+// well as the host's (for VCPU_SSHOTTMR_future).
+func (p *pvclock) past(sys uint64) bool {
+	return time.Duration(sys)+p.slack() < time.Since(p.start)
 }
 
 // encode fills a 32-byte vcpu_time_info with the given version.

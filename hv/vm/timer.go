@@ -165,7 +165,7 @@ func (p *pv) setSingleshot(v xen.VCPU, c xen.Call) int64 {
 		return xen.EFAULT.Ret()
 	}
 	deadline, flags := binary.LittleEndian.Uint64(b[0:]), binary.LittleEndian.Uint32(b[8:])
-	if flags&1 != 0 && deadline < p.clock.systemTime() { // VCPU_SSHOTTMR_future
+	if flags&1 != 0 && p.clock.past(deadline) { // VCPU_SSHOTTMR_future
 		return xen.ETIME.Ret()
 	}
 	p.timers[v.ID()].setSingle(deadline)
