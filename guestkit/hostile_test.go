@@ -326,15 +326,6 @@ func runHostile(t *testing.T, sys *kvm.System, c hostileCase, hub *evtchn.Hub, s
 		}
 	}
 	h := <-hdone
-	// A toolstack removes a device's directories when the device goes;
-	// devices.Disk.Close does not (yet), and the backend directory's nodes
-	// then keep permissions without the (released) domain, so that a later
-	// domain with the same id could not read them. Remove them here.
-	admin := store.Dom0()
-	for _, d := range []int{hostileDom, neighbourDom} {
-		admin.Rm(fmt.Sprintf("/local/domain/0/backend/vbd/%d", d))
-	}
-	admin.Close()
 	if h.err != nil {
 		t.Fatalf("hostile %s: %v", c.program, h.err)
 	}
