@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -44,5 +45,41 @@ func TestPairedRatio(t *testing.T) {
 	r, lo, hi := PairedRatio(num, den)
 	if math.Abs(r-1.1) > 1e-9 || math.Abs(lo-1.1) > 1e-9 || math.Abs(hi-1.1) > 1e-9 {
 		t.Errorf("paired ratio %v [%v, %v], want 1.1", r, lo, hi)
+	}
+}
+
+// TestMedianOrderCI checks the order-statistic interval against the
+// bootstrap one on a large sample, and its coverage of the true median.
+func TestMedianOrderCI(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	xs := make([]float64, 5000)
+	for i := range xs {
+		xs[i] = r.ExpFloat64() // median ln 2
+	}
+	s := sortedCopy(xs)
+	lo, hi := MedianOrderCI(s)
+	blo, bhi := BootstrapMedianCI(xs, 0.95, 1000)
+	if !(lo < Percentile(s, 50) && Percentile(s, 50) < hi) {
+		t.Fatalf("interval [%g, %g] misses the sample median %g", lo, hi, Percentile(s, 50))
+	}
+	w, bw := hi-lo, bhi-blo
+	if w < 0.7*bw || w > 1.4*bw {
+		t.Fatalf("order interval width %g, bootstrap %g", w, bw)
+	}
+	miss := 0
+	for trial := 0; trial < 200; trial++ {
+		for i := range xs {
+			xs[i] = r.ExpFloat64()
+		}
+		lo, hi := MedianOrderCI(sortedCopy(xs))
+		if !(lo <= math.Ln2 && math.Ln2 <= hi) {
+			miss++
+		}
+	}
+	if miss > 20 { // 5% expected: 10 of 200
+		t.Fatalf("the true median fell outside %d of 200 intervals", miss)
+	}
+	if got := Summarize(xs); got.P50Lo > got.P50 || got.P50Hi < got.P50 {
+		t.Fatalf("Summarize interval [%g, %g] around %g", got.P50Lo, got.P50Hi, got.P50)
 	}
 }
