@@ -23,16 +23,38 @@ const MaxPersistentGrants = 1056
 type persistCache struct {
 	hg     holdGrants
 	max    int
-	idx    map[uint32]int // ref -> index in holds
-	holds  []gnttab.Hold  // whole-page holds, kept until release
-	write  []bool         // holds[i] was taken for writing
-	hits   uint64         // uses served from the cache
-	misses uint64         // refs added to the cache
+	slots  []pslot       // open-addressed ref -> index in holds, at least 2*max
+	holds  []gnttab.Hold // whole-page holds, kept until release
+	write  []bool        // holds[i] was taken for writing
+	hits   uint64        // uses served from the cache
+	misses uint64        // refs added to the cache
+}
+
+// pslot is a slot of persistCache's table: idx is one more than the
+// index in holds, 0 for an empty slot. Refs are never removed one at a
+// time, so linear probing needs no tombstones.
+type pslot struct {
+	ref, idx uint32
 }
 
 // newPersistCache returns an empty cache of at most max refs held with hg.
 func newPersistCache(hg holdGrants, max int) *persistCache {
-	return &persistCache{hg: hg, max: max, idx: make(map[uint32]int)}
+	n := 1
+	for n < 2*max {
+		n <<= 1
+	}
+	return &persistCache{hg: hg, max: max, slots: make([]pslot, n)}
+}
+
+// find returns the slot of ref in the table: its own, or the empty one
+// where it belongs. The table is at most half full, so the probe ends.
+func (c *persistCache) find(ref uint32) *pslot {
+	mask := uint32(len(c.slots) - 1)
+	for i := (ref * 0x9e3779b1) >> 16 & mask; ; i = (i + 1) & mask {
+		if s := &c.slots[i]; s.idx == 0 || s.ref == ref {
+			return s
+		}
+	}
 }
 
 // get returns length bytes at offset of the page granted by ref, for
@@ -44,8 +66,9 @@ func (c *persistCache) get(ref, offset, length uint32, write bool) (b []byte, ok
 	if length > gnttab.PageSize || offset > gnttab.PageSize-length {
 		return nil, false
 	}
-	i, found := c.idx[ref]
-	if !found {
+	sl := c.find(ref)
+	i := int(sl.idx) - 1
+	if i < 0 {
 		if len(c.holds) >= c.max {
 			return nil, false
 		}
@@ -54,7 +77,7 @@ func (c *persistCache) get(ref, offset, length uint32, write bool) (b []byte, ok
 			return nil, false
 		}
 		i = len(c.holds)
-		c.idx[ref] = i
+		*sl = pslot{ref: ref, idx: uint32(i + 1)}
 		c.holds = append(c.holds, h)
 		c.write = append(c.write, write)
 		c.misses++
@@ -80,5 +103,5 @@ func (c *persistCache) release() {
 		c.hg.releaseHolds(c.holds)
 	}
 	c.holds, c.write = c.holds[:0], c.write[:0]
-	clear(c.idx)
+	clear(c.slots)
 }

@@ -180,3 +180,32 @@ func TestUringPersistent(t *testing.T) {
 		}
 	}
 }
+
+// TestPersistTable fills the ref table to its bound with refs chosen to
+// collide and finds every one again, and none that was not put.
+func TestPersistTable(t *testing.T) {
+	c := newPersistCache(nil, MaxPersistentGrants)
+	if len(c.slots) < 2*MaxPersistentGrants || len(c.slots)&(len(c.slots)-1) != 0 {
+		t.Fatalf("table of %d slots for %d refs", len(c.slots), MaxPersistentGrants)
+	}
+	ref := func(i int) uint32 { return uint32(i) << 16 } // same low bits
+	for i := 0; i < MaxPersistentGrants; i++ {
+		s := c.find(ref(i))
+		if s.idx != 0 {
+			t.Fatalf("ref %#x found before it was put", ref(i))
+		}
+		*s = pslot{ref: ref(i), idx: uint32(i + 1)}
+	}
+	for i := 0; i < MaxPersistentGrants; i++ {
+		if s := c.find(ref(i)); s.idx != uint32(i+1) {
+			t.Fatalf("ref %#x: index %d, want %d", ref(i), s.idx, i+1)
+		}
+	}
+	if s := c.find(7); s.idx != 0 {
+		t.Fatalf("ref 7 never put, found at index %d", s.idx)
+	}
+	c.release()
+	if s := c.find(ref(3)); s.idx != 0 {
+		t.Fatal("ref found after release")
+	}
+}
