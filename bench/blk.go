@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,12 +27,19 @@ import (
 // BlkOptions configure the PV block suite.
 type BlkOptions struct {
 	Runs     int       // runs of each side (default 5)
-	Ops      int       // requests per run (default 20000, at most 65536)
+	Ops      int       // requests per run (default 200000, at most MaxBlkOps)
 	ImageMiB int       // image size (default 256); its pages are in the host page cache
 	Dir      string    `json:"-"` // where the image lives (default os.TempDir)
 	Progress io.Writer `json:"-"`
 	Trace    *Trace    `json:"-"` // eBPF probes for every VM (--trace), or nil
 }
+
+// MaxBlkOps is the most requests BlkOptions.Ops may ask for per run.
+const MaxBlkOps = 1 << 24
+
+// blkLatSamples is the most latencies a run keeps: every
+// ceil(ops/blkLatSamples)th request's (blkbench's own limit).
+const blkLatSamples = 65536
 
 // Blk measures 4 KiB random reads through the PV block path (blkbench in a
 // VM, blkfront -> ring -> blkback -> io_uring or pread) against the same
@@ -40,7 +48,11 @@ type BlkOptions struct {
 // --iodepth=qd --numjobs=1 does), or, where io_uring is unavailable, one
 // thread doing pread. It reports queue depth 32 (IOPS) and 1 (IOPS and
 // latency), user-space exits and host CPU time per request, and, for
-// information, qd goroutines each doing pread.
+// information, qd goroutines each doing pread and, at depth 32, the floor
+// again while another thread keeps a second core busy as the guest's
+// polling vCPU does. Each queue depth starts with a warm-up pair of runs
+// that is not counted (as fio's ramp_time): the first runs in a process
+// are slower (measured: the first PV run at about half the rate).
 func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	setSuiteTrace(o.Trace)
 	defer setSuiteTrace(nil)
@@ -53,7 +65,7 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 		o.Runs = 5
 	}
 	if o.Ops == 0 {
-		o.Ops = 20000
+		o.Ops = 200000
 	}
 	if o.ImageMiB == 0 {
 		o.ImageMiB = 256
@@ -77,7 +89,14 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 		floorName = "native pread, 1 thread (floor; io_uring unavailable)"
 	}
 	for _, qd := range []int{32, 1} {
-		var pvIOPS, natIOPS, poolIOPS, pvLat, natLat, poolLat, exitsPer, cpuPer []float64
+		var pvIOPS, natIOPS, busyIOPS, poolIOPS, pvLat, natLat, poolLat, exitsPer, cpuPer []float64
+		fmt.Fprintf(progress, "blk: qd %d warm-up\n", qd)
+		if _, _, _, _, _, err := blkGuestRun(sys, img, qd, min(o.Ops, 20000)); err != nil {
+			return nil, err
+		}
+		if _, _, err := blkNativeRun(img, qd, min(o.Ops, 20000)); err != nil {
+			return nil, err
+		}
 		for run := 0; run < o.Runs; run++ {
 			fmt.Fprintf(progress, "blk: qd %d run %d/%d\n", qd, run+1, o.Runs)
 			iops, lat, exits, cpu, khz, err := blkGuestRun(sys, img, qd, o.Ops)
@@ -95,6 +114,13 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 			}
 			natIOPS = append(natIOPS, niops)
 			natLat = append(natLat, nlat...)
+			if qd == 32 {
+				biops, err := blkNativeBusy(img, qd, o.Ops)
+				if err != nil {
+					return nil, err
+				}
+				busyIOPS = append(busyIOPS, biops)
+			}
 			piops, plat, err := blkNativePread(img, qd, o.Ops)
 			if err != nil {
 				return nil, err
@@ -109,6 +135,12 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 		pool := Metric{Name: fmt.Sprintf("%s, native pread, %d goroutines (informational)", q, qd), Unit: "ops/s",
 			Summary: stats.Summarize(poolIOPS), Runs: poolIOPS}
 		res.Metrics = append(res.Metrics, nat, pv, pool)
+		if len(busyIOPS) > 0 {
+			busy := Metric{Name: q + ", " + strings.TrimSuffix(floorName, " (floor)") + " beside a busy thread (informational)",
+				Unit: "ops/s", Summary: stats.Summarize(busyIOPS), Runs: busyIOPS, Floor: nat.Name}
+			busy.Ratio, busy.RatioLo, busy.RatioHi = stats.PairedRatio(busyIOPS, natIOPS)
+			res.Metrics = append(res.Metrics, busy)
+		}
 		if qd == 1 {
 			res.Metrics = append(res.Metrics,
 				Metric{Name: q + ", " + strings.TrimSuffix(floorName, " (floor)") + " latency", Unit: "ns", Summary: stats.Summarize(natLat)},
@@ -122,7 +154,8 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	return res, nil
 }
 
-// writeImage fills a file with data, so that its pages are in the page cache.
+// writeImage fills a file with data and syncs it, so that its pages are
+// clean and in the page cache.
 func writeImage(path string, mib int) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -138,6 +171,11 @@ func writeImage(path string, mib int) error {
 			f.Close()
 			return err
 		}
+	}
+	// Clean pages: writeback must not run during the measurements.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
 	}
 	return f.Close()
 }
@@ -195,7 +233,7 @@ func blkGuestRun(sys *kvm.System, img string, qd, n int) (float64, []float64, fl
 // blkNativeRun is the floor: one thread reading 4 KiB blocks at random
 // offsets of the image with qd reads in flight on io_uring, n reads in all
 // (one thread doing pread where io_uring is unavailable); returns IOPS and
-// latencies (ns).
+// latencies (ns) of every ceil(n/blkLatSamples)th read.
 func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 	if iouring.Available() != nil {
 		return blkNativePread(img, 1, n)
@@ -214,7 +252,8 @@ func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 	rng := rand.New(rand.NewPCG(uint64(qd), 7))
 	bufs := make([][]byte, qd)
 	sub := make([]time.Time, qd)
-	lats := make([]float64, 0, n)
+	stride := (n + blkLatSamples - 1) / blkLatSamples
+	lats := make([]float64, 0, n/stride+1)
 	cqes := make([]iouring.CQE, qd)
 	issued, done := 0, 0
 	start := func(slot int) error {
@@ -244,7 +283,9 @@ func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 				return 0, nil, fmt.Errorf("native io_uring read: result %d", c.Res)
 			}
 			slot := int(c.UserData)
-			lats = append(lats, float64(now.Sub(sub[slot]).Nanoseconds()))
+			if done%stride == 0 {
+				lats = append(lats, float64(now.Sub(sub[slot]).Nanoseconds()))
+			}
 			done++
 			if issued < n {
 				if err := start(slot); err != nil {
@@ -256,6 +297,29 @@ func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 	el := time.Since(t0).Seconds()
 	runtime.KeepAlive(bufs)
 	return float64(n) / el, lats, nil
+}
+
+// blkNativeBusy is blkNativeRun while another thread spins, as the guest's
+// vCPU does while it polls for completions: what the same native reads get
+// when a second core is busy. On a host whose two cores share one physical
+// core's resources this alone costs a tenth or more (docs/measurements.md).
+func blkNativeBusy(img string, qd, n int) (float64, error) {
+	var stop atomic.Bool
+	done := make(chan uint64)
+	go func() {
+		runtime.LockOSThread()
+		x := uint64(1)
+		for !stop.Load() {
+			for i := uint64(0); i < 256; i++ {
+				x = x*6364136223846793005 + i
+			}
+		}
+		done <- x
+	}()
+	iops, _, err := blkNativeRun(img, qd, n)
+	stop.Store(true)
+	<-done
+	return iops, err
 }
 
 // openImage opens the image and returns it with its size in 4 KiB blocks.
@@ -273,8 +337,8 @@ func openImage(img string) (*os.File, int64, error) {
 }
 
 // blkNativePread reads 4 KiB blocks at random offsets of the image with
-// qd goroutines each doing pread, n reads in all; returns IOPS and
-// latencies (ns).
+// qd goroutines each doing pread, n reads in all; returns IOPS and the
+// latencies (ns) of about every ceil(n/blkLatSamples)th read.
 func blkNativePread(img string, qd, n int) (float64, []float64, error) {
 	f, blocks, err := openImage(img)
 	if err != nil {
@@ -283,6 +347,7 @@ func blkNativePread(img string, qd, n int) (float64, []float64, error) {
 	defer f.Close()
 	fd := int(f.Fd())
 	lats := make([][]float64, qd)
+	stride := (n + blkLatSamples - 1) / blkLatSamples
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for g := 0; g < qd; g++ {
@@ -294,7 +359,9 @@ func blkNativePread(img string, qd, n int) (float64, []float64, error) {
 			for i := g; i < n; i += qd {
 				s := time.Now()
 				unix.Pread(fd, buf, r.Int64N(blocks)*4096)
-				lats[g] = append(lats[g], float64(time.Since(s).Nanoseconds()))
+				if i%stride == 0 {
+					lats[g] = append(lats[g], float64(time.Since(s).Nanoseconds()))
+				}
 			}
 		}(g)
 	}

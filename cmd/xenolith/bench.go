@@ -224,7 +224,7 @@ func benchBlk(args []string, stdout, stderr io.Writer) error {
 	var bf benchFlags
 	fs := newFlags("bench blk", benchUsage, stdout)
 	fs.IntVar(&o.Runs, "runs", 5, "runs of each side")
-	fs.IntVar(&o.Ops, "ops", 20000, "requests per run (at most 65536)")
+	fs.IntVar(&o.Ops, "ops", 200000, "requests per run (at most 16777216)")
 	fs.IntVar(&o.ImageMiB, "image-mib", 256, "size of the test image (kept in the page cache)")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the test image (default $TMPDIR)")
 	bf.register(fs)
@@ -234,8 +234,8 @@ func benchBlk(args []string, stdout, stderr io.Writer) error {
 	if err := bf.check(); err != nil {
 		return err
 	}
-	if o.Runs < 1 || o.Ops < 1 || o.Ops > 65536 || o.ImageMiB < 1 {
-		return usagef("bench blk: --runs >= 1, --ops 1..65536, --image-mib >= 1")
+	if o.Runs < 1 || o.Ops < 1 || o.Ops > bench.MaxBlkOps || o.ImageMiB < 1 {
+		return usagef("bench blk: --runs >= 1, --ops 1..16777216, --image-mib >= 1")
 	}
 	o.Progress = progressWriter(stderr)
 	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {

@@ -31,8 +31,8 @@ func benchOverhead(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("bench overhead: unexpected argument %q", fs.Arg(0))
 	}
-	if o.Runs < 1 || o.Iterations < 10 || o.Iterations > 65536 || o.Lifecycle < 2 || o.MemVMs < 3 || o.BlkOps < 1 || o.BlkOps > 65536 {
-		return usagef("bench overhead: --runs >= 1, --iterations 10..65536, --lifecycle >= 2, --mem-vms >= 3, --blk-ops 1..65536")
+	if o.Runs < 1 || o.Iterations < 10 || o.Iterations > 65536 || o.Lifecycle < 2 || o.MemVMs < 3 || o.BlkOps < 1 || o.BlkOps > bench.MaxBlkOps {
+		return usagef("bench overhead: --runs >= 1, --iterations 10..65536, --lifecycle >= 2, --mem-vms >= 3, --blk-ops 1..16777216")
 	}
 	o.Progress = progressWriter(stderr)
 	return runTraced(bf, stdout, stderr, func(sys *kvm.System, tr *bench.Trace) (*bench.Result, error) {
