@@ -26,8 +26,8 @@ import (
 
 // BlkOptions configure the PV block suite.
 type BlkOptions struct {
-	Runs     int       // runs of each side (default 5)
-	Ops      int       // requests per run (default 200000, at most MaxBlkOps)
+	Runs     int       // runs of each side (default 10)
+	Ops      int       // requests per run (default 100000, at most MaxBlkOps)
 	ImageMiB int       // image size (default 256); its pages are in the host page cache
 	Dir      string    `json:"-"` // where the image lives (default os.TempDir)
 	Progress io.Writer `json:"-"`
@@ -62,10 +62,10 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	}
 	defer stopProfile()
 	if o.Runs == 0 {
-		o.Runs = 5
+		o.Runs = 10
 	}
 	if o.Ops == 0 {
-		o.Ops = 200000
+		o.Ops = 100000
 	}
 	if o.ImageMiB == 0 {
 		o.ImageMiB = 256

@@ -223,8 +223,8 @@ func benchBlk(args []string, stdout, stderr io.Writer) error {
 	var o bench.BlkOptions
 	var bf benchFlags
 	fs := newFlags("bench blk", benchUsage, stdout)
-	fs.IntVar(&o.Runs, "runs", 5, "runs of each side")
-	fs.IntVar(&o.Ops, "ops", 200000, "requests per run (at most 16777216)")
+	fs.IntVar(&o.Runs, "runs", 10, "runs of each side")
+	fs.IntVar(&o.Ops, "ops", 100000, "requests per run (at most 16777216)")
 	fs.IntVar(&o.ImageMiB, "image-mib", 256, "size of the test image (kept in the page cache)")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the test image (default $TMPDIR)")
 	bf.register(fs)
