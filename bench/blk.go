@@ -54,8 +54,7 @@ const blkLatSamples = 65536
 // that is not counted (as fio's ramp_time): the first runs in a process
 // are slower (measured: the first PV run at about half the rate).
 func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
-	setSuiteTrace(o.Trace)
-	defer setSuiteTrace(nil)
+	tr := o.Trace
 	stopProfile, err := startCPUProfile()
 	if err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	for _, qd := range []int{32, 1} {
 		var pvIOPS, natIOPS, busyIOPS, poolIOPS, pvLat, natLat, poolLat, exitsPer, cpuPer []float64
 		fmt.Fprintf(progress, "blk: qd %d warm-up\n", qd)
-		if _, _, _, _, _, err := blkGuestRun(sys, img, qd, min(o.Ops, 20000)); err != nil {
+		if _, _, _, _, _, err := blkGuestRun(sys, tr, img, qd, min(o.Ops, 20000)); err != nil {
 			return nil, err
 		}
 		if _, _, err := blkNativeRun(img, qd, min(o.Ops, 20000)); err != nil {
@@ -99,7 +98,7 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 		}
 		for run := 0; run < o.Runs; run++ {
 			fmt.Fprintf(progress, "blk: qd %d run %d/%d\n", qd, run+1, o.Runs)
-			iops, lat, exits, cpu, khz, err := blkGuestRun(sys, img, qd, o.Ops)
+			iops, lat, exits, cpu, khz, err := blkGuestRun(sys, tr, img, qd, o.Ops)
 			if err != nil {
 				return nil, err
 			}
@@ -182,13 +181,13 @@ func writeImage(path string, mib int) error {
 
 // blkGuestRun runs blkbench once and returns IOPS, latencies (ns),
 // user-space exits per request and monitor CPU ns per request.
-func blkGuestRun(sys *kvm.System, img string, qd, n int) (float64, []float64, float64, float64, uint64, error) {
+func blkGuestRun(sys *kvm.System, tr *Trace, img string, qd, n int) (float64, []float64, float64, float64, uint64, error) {
 	var disk *devices.Disk
 	var m *vm.VM
 	var mu sync.Mutex
 	exits := map[string]uint64{}
 	cpu := map[string]time.Duration{}
-	out, err := currentSuiteTrace().run(sys, fmt.Sprintf("blkbench qd %d", qd), guestkit.RunOptions{
+	out, err := tr.run(sys, fmt.Sprintf("blkbench qd %d", qd), guestkit.RunOptions{
 		Program: "blkbench", MemBytes: 32 << 20, Timeout: 5 * time.Minute,
 		Cmdline: fmt.Sprintf("mode=randread bs=4096 qd=%d n=%d xen_blkfront.feature_persistent=1", qd, n),
 		OnStart: func(v *vm.VM) { m = v },

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/xenolith/xenolith/bench/stats"
 	"github.com/xenolith/xenolith/hv/kvm"
@@ -40,8 +39,7 @@ var ErrNetRoot = errors.New("bench net needs root (it makes network namespaces, 
 //   - user-space exits and process CPU per datagram (between the guests'
 //     bench_start and bench_end marks).
 func Net(sys *kvm.System, o NetOptions) (*Result, error) {
-	setSuiteTrace(o.Trace)
-	defer setSuiteTrace(nil)
+	tr := o.Trace
 	if o.Runs == 0 {
 		o.Runs = 3
 	}
@@ -101,12 +99,12 @@ func Net(sys *kvm.System, o NetOptions) (*Result, error) {
 				return nil, fmt.Errorf("veth stream: %w", err)
 			}
 			veth = append(veth, r)
-			if r, err = vmStream(sys, size, o.Packets, sw, nil, nil); err != nil {
+			if r, err = vmStream(sys, tr, size, o.Packets, sw, nil, nil); err != nil {
 				return nil, fmt.Errorf("VM->VM stream: %w", err)
 			}
 			vv = append(vv, r)
 			if t != nil {
-				if r, err = tapStream(sys, t, size, o.Packets); err != nil {
+				if r, err = tapStream(sys, tr, t, size, o.Packets); err != nil {
 					return nil, fmt.Errorf("VM->host stream: %w", err)
 				}
 				vh = append(vh, r)
@@ -122,12 +120,12 @@ func Net(sys *kvm.System, o NetOptions) (*Result, error) {
 			return nil, fmt.Errorf("veth round trips: %w", err)
 		}
 		rv = append(rv, r)
-		if r, err = vmRR(sys, 64, o.RoundTrips, sw, nil); err != nil {
+		if r, err = vmRR(sys, tr, 64, o.RoundTrips, sw, nil); err != nil {
 			return nil, fmt.Errorf("VM<->VM round trips: %w", err)
 		}
 		rvv = append(rvv, r)
 		if t != nil {
-			if r, err = vmRR(sys, 64, o.RoundTrips, sw, t); err != nil {
+			if r, err = vmRR(sys, tr, 64, o.RoundTrips, sw, t); err != nil {
 				return nil, fmt.Errorf("host<->VM round trips: %w", err)
 			}
 			rhv = append(rhv, r)
@@ -139,7 +137,7 @@ func Net(sys *kvm.System, o NetOptions) (*Result, error) {
 }
 
 // tapStream runs a guest sender to a Go sink in t through a tap.
-func tapStream(sys *kvm.System, t *NetNS, size, n int) (streamRun, error) {
+func tapStream(sys *kvm.System, tr *Trace, t *NetNS, size, n int) (streamRun, error) {
 	var conn *net.UDPConn
 	err := t.Do(func() (err error) {
 		conn, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 5001})
@@ -152,7 +150,7 @@ func tapStream(sys *kvm.System, t *NetNS, size, n int) (streamRun, error) {
 		return streamRun{}, err
 	}
 	defer conn.Close()
-	return vmStream(sys, size, n, "", t, conn)
+	return vmStream(sys, tr, size, n, "", t, conn)
 }
 
 // ensureTap creates the persistent tap in t with the host address, once.
@@ -254,24 +252,4 @@ func rrMetrics(veth, vv, hv []rrRun) []Metric {
 		}
 	}
 	return ms
-}
-
-// suiteTrace is the trace of the running Net or Blk suite: the VM runs
-// deep in their helpers register with it (neither suite runs concurrently
-// with another).
-var suiteTrace struct {
-	sync.Mutex
-	t *Trace
-}
-
-func setSuiteTrace(t *Trace) {
-	suiteTrace.Lock()
-	suiteTrace.t = t
-	suiteTrace.Unlock()
-}
-
-func currentSuiteTrace() *Trace {
-	suiteTrace.Lock()
-	defer suiteTrace.Unlock()
-	return suiteTrace.t
 }

@@ -38,8 +38,7 @@ func processCPU() time.Duration {
 
 // runNetGuests boots the guests concurrently, each with vif 0, and waits
 // for all of them.
-func runNetGuests(sys *kvm.System, gs []*netGuest) error {
-	tr := currentSuiteTrace()
+func runNetGuests(sys *kvm.System, tr *Trace, gs []*netGuest) error {
 	var wg sync.WaitGroup
 	for _, g := range gs {
 		g.exits, g.cpu = map[string]uint64{}, map[string]time.Duration{}
@@ -124,7 +123,7 @@ type streamRun struct {
 
 // vmStream runs a guest sender to a sink that is either a second guest
 // (through the switch) or the host (sinkConn, through a tap in ns).
-func vmStream(sys *kvm.System, size, n int, sw string, ns *NetNS, sinkConn *net.UDPConn) (streamRun, error) {
+func vmStream(sys *kvm.System, tr *Trace, size, n int, sw string, ns *NetNS, sinkConn *net.UDPConn) (streamRun, error) {
 	var r streamRun
 	send := &netGuest{program: "netbench", domID: 2,
 		args: fmt.Sprintf("mode=send ip=10.77.0.1 peer=10.77.0.2 size=%d count=%d duration_ms=60000 spin_us=20", size, n),
@@ -147,7 +146,7 @@ func vmStream(sys *kvm.System, size, n int, sw string, ns *NetNS, sinkConn *net.
 			host = UDPSink(sinkConn, 1, time.Now().Add(2*time.Minute), 2*time.Second)
 		}()
 	}
-	if err := runNetGuests(sys, gs); err != nil {
+	if err := runNetGuests(sys, tr, gs); err != nil {
 		return r, err
 	}
 	e, cpu, ok := send.marked("bench_start", "bench_end")
@@ -241,7 +240,7 @@ type rrRun struct {
 
 // vmRR runs netbench rr against a guest rrserver through the switch, or a
 // host client against a guest rrserver on a tap in ns (ns != nil).
-func vmRR(sys *kvm.System, size, n int, sw string, ns *NetNS) (rrRun, error) {
+func vmRR(sys *kvm.System, tr *Trace, size, n int, sw string, ns *NetNS) (rrRun, error) {
 	var r rrRun
 	server := &netGuest{program: "netbench", domID: 1, args: "mode=rrserver ip=10.77.0.2 duration_ms=120000",
 		spec: devices.NetSpec{Kind: devices.NetSwitch, Name: sw}}
@@ -249,7 +248,7 @@ func vmRR(sys *kvm.System, size, n int, sw string, ns *NetNS) (rrRun, error) {
 		client := &netGuest{program: "netbench", domID: 2,
 			args: fmt.Sprintf("mode=rr ip=10.77.0.1 peer=10.77.0.2 size=%d count=%d", size, n),
 			spec: devices.NetSpec{Kind: devices.NetSwitch, Name: sw}}
-		if err := runNetGuests(sys, []*netGuest{server, client}); err != nil {
+		if err := runNetGuests(sys, tr, []*netGuest{server, client}); err != nil {
 			return r, err
 		}
 		khz := client.out.TSCKHz
@@ -278,7 +277,7 @@ func vmRR(sys *kvm.System, size, n int, sw string, ns *NetNS) (rrRun, error) {
 			return err
 		})
 	}()
-	err := runNetGuests(sys, []*netGuest{server})
+	err := runNetGuests(sys, tr, []*netGuest{server})
 	<-done
 	if err != nil {
 		return r, err
