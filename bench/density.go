@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -147,6 +148,7 @@ func Density(sys *kvm.System, o DensityOptions) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		debug.FreeOSMemory() // see settledSample
 		base := f.sample()
 		measure := func(target int) (DensityStep, error) {
 			st := DensityStep{Search: search, VMs: target}

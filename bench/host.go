@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +54,15 @@ type HostSample struct {
 	KernelStack uint64
 	PageTables  uint64 // host PageTables + SecPageTables
 	Vmalloc     uint64
+}
+
+// settledSample is SampleHost after the Go runtime has collected garbage
+// and returned the free heap to the kernel: a base sample for per-VM growth,
+// which the runtime's background scavenger would otherwise shrink during
+// the measurement (per-VM RSS then comes out as zero).
+func settledSample() HostSample {
+	debug.FreeOSMemory()
+	return SampleHost()
 }
 
 // SampleHost reads /proc for a HostSample.

@@ -257,7 +257,7 @@ func vmMemory(sys *kvm.System, o OverheadOptions, prog *Progress) (*Result, erro
 	}
 	f.trace = o.Trace
 	defer f.close()
-	base := SampleHost()
+	base := settledSample()
 	var rss, pss, kern []float64
 	// Three measurements at growing counts give run-level values.
 	for i, target := range []int{o.MemVMs / 3, 2 * o.MemVMs / 3, o.MemVMs} {
