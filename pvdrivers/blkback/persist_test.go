@@ -13,7 +13,7 @@ import (
 // newPersistTable returns a grant table over 64 pages of guest memory with
 // frame 0 of the table at page 1, and a function granting ref on frame to
 // domain 0 (read-only if ro).
-func newPersistTable(t *testing.T) (*gnttab.Table, []byte, func(ref, frame uint32, ro bool)) {
+func newPersistTable(t testing.TB) (*gnttab.Table, []byte, func(ref, frame uint32, ro bool)) {
 	t.Helper()
 	m, err := mem.New(64*mem.PageSize, mem.Options{})
 	if err != nil {

@@ -21,6 +21,7 @@ func BenchmarkServeRandRead(b *testing.B) {
 		opts ServeOptions
 	}{
 		{"io_uring", ServeOptions{}},
+		{"io_uring-persistent", ServeOptions{Persistent: true}},
 		{"pool", ServeOptions{NoUring: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) { benchServe(b, bc.opts, 32) })
@@ -42,7 +43,15 @@ func benchServe(b *testing.B, opts ServeOptions, qd int) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	g := newFakeGrants(b, qd+1)
+	var g Grants = newFakeGrants(b, qd+1)
+	if opts.Persistent {
+		// A real grant table, as the monitor's: refs 1..qd on frames 11...
+		tab, _, grant := newPersistTable(b)
+		for ref := uint32(1); ref <= uint32(qd); ref++ {
+			grant(ref, ref+10, false)
+		}
+		g = TableGrants{Table: tab}
+	}
 	d, err := NewDisk(f, g, Config{})
 	if err != nil {
 		b.Fatal(err)
