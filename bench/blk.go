@@ -151,7 +151,7 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 			Metric{Name: q + ", user-space exits per request", Unit: "count", Summary: stats.Summarize(exitsPer), Runs: exitsPer},
 			Metric{Name: q + ", monitor process CPU per request (includes the guest's polling vCPU)", Unit: "ns", Summary: stats.Summarize(cpuPer), Runs: cpuPer})
 	}
-	res.Notes = append(res.Notes, "blk: PV block needs two cores at once (the guest's polling vCPU and the backend) where the floor needs one; "+
+	res.Notes = append(res.Notes, "PV block needs two cores at once (the guest's polling vCPU and the backend) where the floor needs one; "+
 		"the floor beside a busy thread shows what occupying the second core alone costs the floor on this host")
 	return res, nil
 }
