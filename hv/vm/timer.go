@@ -33,10 +33,12 @@ type vcpuTimer struct {
 	fired     uint64 // VIRQ_TIMER raised by this timer
 }
 
-func (t *vcpuTimer) fire() {
-	t.mu.Lock()
+// fireLocked raises VIRQ_TIMER; t.mu is held, so that a timer stopped or
+// re-armed by the guest never fires after the hypercall returns (as Xen's
+// stop_timer), however long this thread was descheduled between finding a
+// deadline due and raising the event.
+func (t *vcpuTimer) fireLocked() {
 	t.fired++
-	t.mu.Unlock()
 	t.p.evt.RaiseVirq(t.vcpu, evtchn.VIRQTimer)
 	t.p.v.vcpus[t.vcpu].wakeUp()
 }
@@ -54,13 +56,12 @@ func (t *vcpuTimer) setSingle(deadline uint64) {
 
 func (t *vcpuTimer) expireSingle(gen uint64) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if gen != t.singleGen || t.singleAt.IsZero() {
-		t.mu.Unlock()
 		return
 	}
 	t.singleAt = time.Time{}
-	t.mu.Unlock()
-	t.fire()
+	t.fireLocked()
 }
 
 func (t *vcpuTimer) stopSingle() {
@@ -96,8 +97,8 @@ func (t *vcpuTimer) tick(gen uint64) {
 	}
 	precise.stop(t.periodic)
 	t.periodic = precise.after(t.periodAt, func() { t.tick(gen) })
+	t.fireLocked()
 	t.mu.Unlock()
-	t.fire()
 }
 
 func (t *vcpuTimer) stopPeriodic() {
