@@ -177,6 +177,10 @@ static void test_stop_and_errors(void)
 	now = xen_system_time_ns();
 	T_EXPECT_EQ(HYPERVISOR_set_timer_op(now + MS), 0);
 	T_EXPECT(wait_fired(fired, now + MS));
+	if (xen_timer_last_ns() < now + MS) /* for diagnosis: which event was it? */
+		printf("timer: set_timer_op(%lu): event at %lu (%lu ns early), %lu events, seen at %lu\n",
+		       (uint64_t)(now + MS), xen_timer_last_ns(), (uint64_t)(now + MS - xen_timer_last_ns()),
+		       xen_timer_fired() - fired, xen_system_time_ns());
 	T_EXPECT(xen_timer_last_ns() >= now + MS);
 	now = xen_system_time_ns();
 	T_EXPECT_EQ(HYPERVISOR_set_timer_op(now + 5 * MS), 0);
