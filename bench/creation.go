@@ -3,9 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -123,38 +120,6 @@ func (f *fleet) creationCycles(k int, gap time.Duration, status func(done int)) 
 	return lv
 }
 
-// percentileRatioCI returns the ratio of the p-th percentiles num/den and
-// a 95% percentile-bootstrap interval of it, resampling both samples
-// independently (seeded: the same data give the same interval).
-func percentileRatioCI(num, den []float64, p float64, resamples int) (ratio, lo, hi float64) {
-	if len(num) == 0 || len(den) == 0 {
-		return math.NaN(), math.NaN(), math.NaN()
-	}
-	ratio = stats.Percentile(sorted(num), p) / stats.Percentile(sorted(den), p)
-	r := rand.New(rand.NewPCG(3, uint64(len(num)*131+len(den))))
-	rs := make([]float64, 0, resamples)
-	bn := make([]float64, len(num))
-	bd := make([]float64, len(den))
-	for i := 0; i < resamples; i++ {
-		for j := range bn {
-			bn[j] = num[r.IntN(len(num))]
-		}
-		for j := range bd {
-			bd[j] = den[r.IntN(len(den))]
-		}
-		sort.Float64s(bn)
-		sort.Float64s(bd)
-		if d := stats.Percentile(bd, p); d > 0 {
-			rs = append(rs, stats.Percentile(bn, p)/d)
-		}
-	}
-	if len(rs) == 0 {
-		return ratio, math.NaN(), math.NaN()
-	}
-	sort.Float64s(rs)
-	return ratio, stats.Percentile(rs, 2.5), stats.Percentile(rs, 97.5)
-}
-
 // Names of the creation-cycle metrics (without counts, so records that
 // reached different fleet sizes still compare; the counts are in notes).
 const (
@@ -230,11 +195,11 @@ func creationMetrics(res *Result, low, high *creationLevel) {
 	n := len(res.Metrics)
 	hb, hp, hk := &res.Metrics[n-3], &res.Metrics[n-2], &res.Metrics[n-1]
 	hb.Floor = cycleLowName
-	hb.Ratio, hb.RatioLo, hb.RatioHi = percentileRatioCI(high.Boot, low.Boot, 50, 2000)
+	hb.Ratio, hb.RatioLo, hb.RatioHi = stats.PercentileRatioCI(high.Boot, low.Boot, 50, 2000)
 	hp.Floor = cycleLowP99Name
-	hp.Ratio, hp.RatioLo, hp.RatioHi = percentileRatioCI(high.Boot, low.Boot, 99, 2000)
+	hp.Ratio, hp.RatioLo, hp.RatioHi = stats.PercentileRatioCI(high.Boot, low.Boot, 99, 2000)
 	hk.Floor = cycleLowKernName
-	hk.Ratio, hk.RatioLo, hk.RatioHi = percentileRatioCI(high.KVMVM, low.KVMVM, 50, 2000)
+	hk.Ratio, hk.RatioLo, hk.RatioHi = stats.PercentileRatioCI(high.KVMVM, low.KVMVM, 50, 2000)
 	res.Notes = append(res.Notes, fmt.Sprintf("creation to main, %d vs %d VMs running: p99 ratio %.2f [%.2f, %.2f], p50 ratio %.2f [%.2f, %.2f] (95%% bootstrap intervals)",
 		high.Running, low.Running, hp.Ratio, hp.RatioLo, hp.RatioHi, hb.Ratio, hb.RatioLo, hb.RatioHi))
 }

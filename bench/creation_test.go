@@ -9,49 +9,6 @@ import (
 	"github.com/xenolith/xenolith/internal/require"
 )
 
-func TestPercentileRatioCI(t *testing.T) {
-	seq := func(n int, k float64) []float64 {
-		xs := make([]float64, n)
-		for i := range xs {
-			xs[i] = k * float64(i+1)
-		}
-		return xs
-	}
-	cases := []struct {
-		name     string
-		num, den []float64
-		p        float64
-		want     float64 // NaN: no ratio
-	}{
-		{"same samples", seq(100, 1), seq(100, 1), 99, 1},
-		{"twice as slow", seq(100, 2), seq(100, 1), 99, 2},
-		{"medians", seq(101, 3), seq(101, 1), 50, 3},
-		{"empty numerator", nil, seq(10, 1), 99, math.NaN()},
-		{"empty denominator", seq(10, 1), nil, 99, math.NaN()},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r, lo, hi := percentileRatioCI(c.num, c.den, c.p, 500)
-			if math.IsNaN(c.want) {
-				if !math.IsNaN(r) {
-					t.Fatalf("ratio %v, want NaN", r)
-				}
-				return
-			}
-			if math.Abs(r-c.want) > 1e-9 {
-				t.Errorf("ratio %v, want %v", r, c.want)
-			}
-			if !(lo <= r && r <= hi) || !(lo > 0) {
-				t.Errorf("interval [%v, %v] does not hold %v", lo, hi, r)
-			}
-			r2, lo2, hi2 := percentileRatioCI(c.num, c.den, c.p, 500)
-			if r2 != r || lo2 != lo || hi2 != hi {
-				t.Errorf("not reproducible: %v [%v, %v] then %v [%v, %v]", r, lo, hi, r2, lo2, hi2)
-			}
-		})
-	}
-}
-
 func TestCreationMetrics(t *testing.T) {
 	low := &creationLevel{Running: 10, Boot: []float64{1e6, 2e6, 3e6}, KVMVM: []float64{1e4, 1e4, 2e4}, Spares: 3}
 	high := &creationLevel{Running: 1000, Boot: []float64{2e6, 4e6, 6e6}, KVMVM: []float64{1e4, 3e4, 2e4}, Spares: 2}

@@ -127,15 +127,23 @@ func BootstrapMedianCI(xs []float64, level float64, resamples int) (lo, hi float
 // RatioCI returns the ratio of medians num/den with a 95% bootstrap interval,
 // resampling both samples independently.
 func RatioCI(num, den []float64, resamples int) (ratio, lo, hi float64) {
+	return PercentileRatioCI(num, den, 50, resamples)
+}
+
+// PercentileRatioCI returns the ratio of the p-th percentiles num/den and a
+// 95% percentile-bootstrap interval of it, resampling both samples
+// independently (seeded: the same data give the same interval); resamples
+// whose denominator percentile is not positive are left out.
+func PercentileRatioCI(num, den []float64, p float64, resamples int) (ratio, lo, hi float64) {
 	if len(num) == 0 || len(den) == 0 {
 		return math.NaN(), math.NaN(), math.NaN()
 	}
-	ratio = Median(num) / Median(den)
+	ratio = Percentile(sortedCopy(num), p) / Percentile(sortedCopy(den), p)
 	r := rand.New(rand.NewPCG(2, uint64(len(num)*31+len(den))))
-	rs := make([]float64, resamples)
+	rs := make([]float64, 0, resamples)
 	bn := make([]float64, len(num))
 	bd := make([]float64, len(den))
-	for i := range rs {
+	for i := 0; i < resamples; i++ {
 		for j := range bn {
 			bn[j] = num[r.IntN(len(num))]
 		}
@@ -144,7 +152,12 @@ func RatioCI(num, den []float64, resamples int) (ratio, lo, hi float64) {
 		}
 		sort.Float64s(bn)
 		sort.Float64s(bd)
-		rs[i] = Percentile(bn, 50) / Percentile(bd, 50)
+		if d := Percentile(bd, p); d > 0 {
+			rs = append(rs, Percentile(bn, p)/d)
+		}
+	}
+	if len(rs) == 0 {
+		return ratio, math.NaN(), math.NaN()
 	}
 	sort.Float64s(rs)
 	return ratio, Percentile(rs, 2.5), Percentile(rs, 97.5)
