@@ -14,27 +14,9 @@ import (
 // frame 0 of the table at guest page 1, ref 10 grants page 4 writable and
 // ref 11 grants page 5 read-only, both to domain 0.
 func TestTableGrants(t *testing.T) {
-	m, err := mem.New(16*mem.PageSize, mem.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	tab, err := gnttab.New(m, gnttab.Options{DomID: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tab.MapFrame(0, 1); err != nil {
-		t.Fatal(err)
-	}
-	ram := m.Bytes()
-	grant := func(ref uint32, frame uint32, flags uint16) {
-		e := ram[mem.PageSize+int(ref)*gnttab.EntrySize:]
-		binary.LittleEndian.PutUint16(e[2:], 0) // domid: the backend
-		binary.LittleEndian.PutUint32(e[4:], frame)
-		binary.LittleEndian.PutUint16(e[0:], flags)
-	}
-	grant(10, 4, gnttab.GTFPermitAccess)
-	grant(11, 5, gnttab.GTFPermitAccess|gnttab.GTFReadonly)
+	tab, ram, grant := newTestGrantTable(t)
+	grant(10, 4, false)
+	grant(11, 5, true)
 	for i := 0; i < mem.PageSize; i++ {
 		ram[5*mem.PageSize+i] = byte(i * 3)
 	}

@@ -10,10 +10,10 @@ import (
 	"github.com/xenolith/xenolith/hv/mem"
 )
 
-// newPersistTable returns a grant table over 64 pages of guest memory with
+// newTestGrantTable returns a grant table over 64 pages of guest memory with
 // frame 0 of the table at page 1, and a function granting ref on frame to
 // domain 0 (read-only if ro).
-func newPersistTable(t testing.TB) (*gnttab.Table, []byte, func(ref, frame uint32, ro bool)) {
+func newTestGrantTable(t testing.TB) (*gnttab.Table, []byte, func(ref, frame uint32, ro bool)) {
 	t.Helper()
 	m, err := mem.New(64*mem.PageSize, mem.Options{})
 	if err != nil {
@@ -49,7 +49,7 @@ func entryFlags(ram []byte, ref uint32) uint16 {
 // TestPersistCache checks hits, the bound, that a read-only hold never
 // serves a READ, range checks, and that release drops every hold.
 func TestPersistCache(t *testing.T) {
-	tab, ram, grant := newPersistTable(t)
+	tab, ram, grant := newTestGrantTable(t)
 	for ref := uint32(10); ref < 20; ref++ {
 		grant(ref, ref+10, ref == 12)
 	}
@@ -111,7 +111,7 @@ func TestPersistCache(t *testing.T) {
 // cached read-only still fails, the data lands in the granted pages, and
 // closing the engine (the ring's disconnect) drops every hold.
 func TestUringPersistent(t *testing.T) {
-	tab, ram, grant := newPersistTable(t)
+	tab, ram, grant := newTestGrantTable(t)
 	grant(10, 20, false)
 	grant(11, 21, true)
 	path := filepath.Join(t.TempDir(), "disk.img")
@@ -219,7 +219,7 @@ func FuzzPersistCache(f *testing.F) {
 	f.Add([]byte{10, 0, 0, 0, 0, 16, 1, 0, 10, 0, 0, 2, 0, 2, 0, 0})
 	f.Add([]byte{5, 0, 0, 0, 0, 2, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 0})
 	f.Fuzz(func(t *testing.T, uses []byte) {
-		tab, ram, grant := newPersistTable(t)
+		tab, ram, grant := newTestGrantTable(t)
 		const refs = 40
 		for ref := uint32(0); ref < refs; ref++ {
 			grant(ref, ref+10, ref%5 == 0)

@@ -46,7 +46,7 @@ func benchServe(b *testing.B, opts ServeOptions, qd int) {
 	var g Grants = newFakeGrants(b, qd+1)
 	if opts.Persistent {
 		// A real grant table, as the monitor's: refs 1..qd on frames 11...
-		tab, _, grant := newPersistTable(b)
+		tab, _, grant := newTestGrantTable(b)
 		for ref := uint32(1); ref <= uint32(qd); ref++ {
 			grant(ref, ref+10, false)
 		}
