@@ -85,26 +85,11 @@ func (m *Mapping) Release() {
 // exceed the page (ErrRange); that is checked first, before the entry is
 // touched.
 func (t *Table) Acquire(domid uint16, ref uint32, offset, length uint32, acc Access) (*Mapping, error) {
-	if acc != Read && acc != Write {
-		return nil, fmt.Errorf("acquire grant %d: %w", ref, ErrInvalidAccess)
-	}
-	if length > PageSize || offset > PageSize-length {
-		return nil, fmt.Errorf("acquire grant %d [%d, +%d): %w", ref, offset, length, ErrRange)
-	}
-	write := acc == Write
-	t.mu.Lock()
-	frame, err := t.pin(domid, ref, write, true)
-	t.mu.Unlock()
+	h, err := t.AcquireHold(domid, ref, offset, length, acc)
 	if err != nil {
-		return nil, fmt.Errorf("acquire grant %d for %s by d%d: %w", ref, acc, domid, err)
+		return nil, err
 	}
-	gpa := mem.GPA(frame*PageSize + uint64(offset))
-	b, err := t.mem.Slice(gpa, uint64(length))
-	if err != nil { // only after Close: frame is inside RAM
-		t.unhold(ref, write)
-		return nil, fmt.Errorf("acquire grant %d: %w", ref, err)
-	}
-	return &Mapping{t: t, ref: ref, acc: acc, gpa: gpa, b: b}, nil
+	return &Mapping{t: t, ref: ref, acc: acc, gpa: h.gpa, b: h.b}, nil
 }
 
 // CopyFromGrant copies len(dst) bytes at offset in the page granted by ref

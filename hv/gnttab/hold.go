@@ -12,10 +12,11 @@ import (
 // neither allocates nor takes the table's lock once per grant. The zero Hold
 // holds nothing.
 type Hold struct {
-	b     []byte // the granted range; nil once released
-	ref   uint32 // the grant ref held
-	write bool   // a Write hold
-	held  bool   // not yet released
+	b     []byte  // the granted range; nil once released
+	gpa   mem.GPA // where b starts in guest memory
+	ref   uint32  // the grant ref held
+	write bool    // a Write hold
+	held  bool    // not yet released
 }
 
 // Bytes returns the granted range of guest memory (nil for the zero Hold or
@@ -25,8 +26,9 @@ func (h *Hold) Bytes() []byte { return h.b }
 // Ref returns the grant ref held.
 func (h *Hold) Ref() uint32 { return h.ref }
 
-// AcquireHold is Acquire returning a Hold: same checks, same errors, same
-// effect on the entry's flags. Drop it with ReleaseHolds.
+// AcquireHold is Acquire returning a Hold (Acquire is built on it): same
+// checks, same errors, same effect on the entry's flags. Drop it with
+// ReleaseHolds.
 func (t *Table) AcquireHold(domid uint16, ref uint32, offset, length uint32, acc Access) (Hold, error) {
 	if acc != Read && acc != Write {
 		return Hold{}, fmt.Errorf("acquire grant %d: %w", ref, ErrInvalidAccess)
@@ -41,12 +43,13 @@ func (t *Table) AcquireHold(domid uint16, ref uint32, offset, length uint32, acc
 	if err != nil {
 		return Hold{}, fmt.Errorf("acquire grant %d for %s by d%d: %w", ref, acc, domid, err)
 	}
-	b, err := t.mem.Slice(mem.GPA(frame*PageSize+uint64(offset)), uint64(length))
+	gpa := mem.GPA(frame*PageSize + uint64(offset))
+	b, err := t.mem.Slice(gpa, uint64(length))
 	if err != nil { // only after Close: frame is inside RAM
 		t.unhold(ref, write)
 		return Hold{}, fmt.Errorf("acquire grant %d: %w", ref, err)
 	}
-	return Hold{b: b, ref: ref, write: write, held: true}, nil
+	return Hold{b: b, gpa: gpa, ref: ref, write: write, held: true}, nil
 }
 
 // ReleaseHolds drops every Hold in hs that is still held, under one
