@@ -1,15 +1,12 @@
 package soak
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/xenolith/xenolith/bench"
 )
 
 // sample is the process's resource use at one moment.
@@ -17,7 +14,7 @@ type sample struct {
 	FDs     int    // entries of /proc/self/fd
 	Threads int    // Threads: in /proc/self/status
 	HeapMiB uint64 // Go heap in use after a forced GC (HeapAlloc), MiB
-	RSSKiB  uint64 // VmRSS in /proc/self/status
+	RSSKiB  uint64 // resident memory (Rss in /proc/self/smaps_rollup)
 	MapsN   int    // lines of /proc/self/maps
 	SlabKiB uint64 // Slab in /proc/meminfo (host-wide, for the log only)
 }
@@ -27,33 +24,20 @@ func (s sample) String() string {
 		s.FDs, s.Threads, s.HeapMiB, s.RSSKiB, s.MapsN, s.SlabKiB)
 }
 
-// take collects garbage, returns freed memory to the OS and samples.
+// take collects garbage, returns freed memory to the OS and samples
+// (bench.SampleHost reads /proc).
 func take() (sample, error) {
 	runtime.GC()
 	runtime.GC()
 	debug.FreeOSMemory()
-	var s sample
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return s, fmt.Errorf("soak: read /proc/self/fd: %w", err)
+	h := bench.SampleHost()
+	if h.FDs == 0 || h.Threads == 0 {
+		return sample{}, fmt.Errorf("soak: /proc/self unreadable (fds %d, threads %d)", h.FDs, h.Threads)
 	}
-	s.FDs = len(ents)
-	st, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return s, fmt.Errorf("soak: read /proc/self/status: %w", err)
-	}
-	s.Threads = int(field(st, "Threads:"))
-	s.RSSKiB = field(st, "VmRSS:")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	s.HeapMiB = ms.HeapAlloc >> 20
-	if maps, err := os.ReadFile("/proc/self/maps"); err == nil {
-		s.MapsN = bytes.Count(maps, []byte{'\n'})
-	}
-	if mi, err := os.ReadFile("/proc/meminfo"); err == nil {
-		s.SlabKiB = field(mi, "Slab:")
-	}
-	return s, nil
+	return sample{FDs: int(h.FDs), Threads: int(h.Threads), HeapMiB: ms.HeapAlloc >> 20,
+		RSSKiB: h.RSS >> 10, MapsN: int(h.Maps), SlabKiB: h.Slab >> 10}, nil
 }
 
 // settle samples until fds and threads are back within slack of base, or
@@ -71,22 +55,4 @@ func settle(base sample, fdSlack, threadSlack int, within time.Duration) (sample
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// field returns the first number after key in a /proc "Key: value" file.
-func field(b []byte, key string) uint64 {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, key) {
-			continue
-		}
-		f := strings.Fields(line[len(key):])
-		if len(f) == 0 {
-			return 0
-		}
-		n, _ := strconv.ParseUint(f[0], 10, 64)
-		return n
-	}
-	return 0
 }
