@@ -7,11 +7,13 @@ type Op uint8
 
 // Operations this package issues.
 const (
-	OpNop       Op = 0  // IORING_OP_NOP: completes at once with res 0
-	OpFsync     Op = 3  // IORING_OP_FSYNC: fsync or fdatasync
-	OpFallocate Op = 17 // IORING_OP_FALLOCATE: fallocate(2)
-	OpRead      Op = 22 // IORING_OP_READ: pread(2)
-	OpWrite     Op = 23 // IORING_OP_WRITE: pwrite(2)
+	OpNop        Op = 0  // IORING_OP_NOP: completes at once with res 0
+	OpReadFixed  Op = 4  // IORING_OP_READ_FIXED: pread into a registered buffer
+	OpWriteFixed Op = 5  // IORING_OP_WRITE_FIXED: pwrite from a registered buffer
+	OpFsync      Op = 3  // IORING_OP_FSYNC: fsync or fdatasync
+	OpFallocate  Op = 17 // IORING_OP_FALLOCATE: fallocate(2)
+	OpRead       Op = 22 // IORING_OP_READ: pread(2)
+	OpWrite      Op = 23 // IORING_OP_WRITE: pwrite(2)
 )
 
 // Flags is a set of per-entry flags (IOSQE_*).
@@ -19,6 +21,10 @@ type Flags uint8
 
 // Entry flags.
 const (
+	// FixedFile makes the entry's fd an index in the ring's registered
+	// file table (IOSQE_FIXED_FILE), which saves the kernel looking the
+	// descriptor up and counting references to it for every entry.
+	FixedFile Flags = 1 << 0
 	// Drain starts the entry only after every entry submitted before it
 	// has completed (IOSQE_IO_DRAIN).
 	Drain Flags = 1 << 1
@@ -43,6 +49,7 @@ const (
 	sqeLen      = 24 // u32 len (buffer length; fallocate: mode)
 	sqeOpFlags  = 28 // u32 rw_flags / fsync_flags
 	sqeUserData = 32 // u64 user_data
+	sqeBufIndex = 40 // u16 buf_index (READ_FIXED, WRITE_FIXED)
 
 	// struct io_uring_cqe field offsets.
 	cqeUserData = 0 // u64 user_data
@@ -59,11 +66,19 @@ const (
 	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping
 	featNoDrop     = 1 << 1 // IORING_FEAT_NODROP: completions are never dropped
 
-	registerEventFD = 4 // IORING_REGISTER_EVENTFD
-	registerProbe   = 8 // IORING_REGISTER_PROBE
-	probeOpSize     = 8 // sizeof(struct io_uring_probe_op)
-	probeHeader     = 16
-	opSupported     = 1 << 0 // IO_URING_OP_SUPPORTED
+	registerFiles         = 2  // IORING_REGISTER_FILES
+	registerEventFD       = 4  // IORING_REGISTER_EVENTFD
+	registerBuffers2      = 15 // IORING_REGISTER_BUFFERS2 (Linux 5.13)
+	registerBuffersUpdate = 16 // IORING_REGISTER_BUFFERS_UPDATE (Linux 5.13)
+	rsrcRegisterSparse    = 1  // IORING_RSRC_REGISTER_SPARSE (Linux 5.19)
+	rsrcStructSize        = 32 // sizeof(struct io_uring_rsrc_register) and sizeof(struct io_uring_rsrc_update2)
+	// MaxBufferSlots bounds RegisterBufferSlots (the kernel's
+	// IORING_MAX_REG_BUFFERS is 16,384).
+	MaxBufferSlots = 1 << 14
+	registerProbe  = 8 // IORING_REGISTER_PROBE
+	probeOpSize    = 8 // sizeof(struct io_uring_probe_op)
+	probeHeader    = 16
+	opSupported    = 1 << 0 // IO_URING_OP_SUPPORTED
 
 	fsyncDatasync     = 1 << 0 // IORING_FSYNC_DATASYNC
 	cqEventFDDisabled = 1 << 0 // IORING_CQ_EVENTFD_DISABLED in the CQ flags

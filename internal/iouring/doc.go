@@ -2,7 +2,9 @@
 // (submission queue, completion queue and SQE array mapped from the
 // kernel), and only the operations Xenolith's backends need: READ, WRITE,
 // FSYNC (optionally data-only), FALLOCATE and NOP, with the DRAIN and LINK
-// ordering flags.
+// ordering flags, plus a registered file table (FIXED_FILE) and a sparse
+// registered buffer table for READ_FIXED and WRITE_FIXED, which spare the
+// kernel a descriptor lookup and a user-address walk per entry.
 //
 // A Ring is used by one goroutine at a time; callers that share one
 // serialise access themselves. Buffers handed to Read and Write are

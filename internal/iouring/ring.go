@@ -25,9 +25,14 @@ type Ring struct {
 	sqEntries, cqEntries            uint32
 
 	single bool   // cqRing aliases sqRing (IORING_FEAT_SINGLE_MMAP)
+	files  int    // registered files (RegisterFiles)
+	bufs   []span // registered buffer table (RegisterBufferSlots); empty slots have n 0
 	tail   uint32 // entries prepared (our private SQ tail)
 	closed bool
 }
+
+// span is a registered buffer: n bytes at addr.
+type span struct{ addr, n uint64 }
 
 // New sets up a ring with room for at least entries submissions (the
 // kernel rounds up to a power of two and clamps to its limit); the
@@ -180,6 +185,9 @@ func (r *Ring) next() ([]byte, error) {
 
 // prep fills the common fields of an entry.
 func (r *Ring) prep(op Op, flags Flags, fd int, off, addr uint64, n, opFlags uint32, userData uint64) error {
+	if flags&FixedFile != 0 && (fd < 0 || fd >= r.files) {
+		return fmt.Errorf("%w: fixed file %d of %d", ErrArgument, fd, r.files)
+	}
 	e, err := r.next()
 	if err != nil {
 		return err
@@ -210,6 +218,112 @@ func (r *Ring) Write(fd int, buf []byte, off int64, flags Flags, userData uint64
 		return fmt.Errorf("%w: write of %d bytes at %d", ErrArgument, len(buf), off)
 	}
 	return r.prep(OpWrite, flags, fd, uint64(off), addrOf(buf), uint32(len(buf)), 0, userData)
+}
+
+// RegisterFiles makes fds the ring's file table, once per ring: an entry
+// with FixedFile names fds[i] by the index i. The kernel holds its own
+// references to the files until the ring closes.
+func (r *Ring) RegisterFiles(fds ...int) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.files > 0 || len(fds) == 0 {
+		return fmt.Errorf("%w: %d files to register, %d registered", ErrArgument, len(fds), r.files)
+	}
+	t := make([]int32, len(fds))
+	for i, fd := range fds {
+		t[i] = int32(fd)
+	}
+	if err := registerFileTable(r.fd, t); err != nil {
+		return fmt.Errorf("io_uring register files: %w", err)
+	}
+	r.files = len(fds)
+	return nil
+}
+
+// RegisterBufferSlots gives the ring an empty table of n registered
+// buffers (at most MaxBufferSlots), once per ring; SetBuffer fills it.
+// Kernels before 5.19 refuse; callers then use Read and Write.
+func (r *Ring) RegisterBufferSlots(n int) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.bufs != nil || n <= 0 || n > MaxBufferSlots {
+		return fmt.Errorf("%w: buffer table of %d slots, %d registered", ErrArgument, n, len(r.bufs))
+	}
+	if err := registerSparseBuffers(r.fd, uint32(n)); err != nil {
+		return fmt.Errorf("io_uring register buffers: %w", err)
+	}
+	r.bufs = make([]span, n)
+	return nil
+}
+
+// SetBuffer puts buf in slot i of the buffer table, replacing what was
+// there; an empty buf empties the slot. The kernel pins buf's pages until
+// the slot changes and no entry using it is in flight, or the ring closes,
+// so buf must be memory it can pin (anonymous, shmem or memfd), and it
+// counts against RLIMIT_MEMLOCK for callers without CAP_IPC_LOCK.
+func (r *Ring) SetBuffer(i int, buf []byte) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if i < 0 || i >= len(r.bufs) {
+		return fmt.Errorf("%w: buffer slot %d of %d", ErrArgument, i, len(r.bufs))
+	}
+	if err := updateBuffer(r.fd, uint32(i), buf); err != nil {
+		r.bufs[i] = span{}
+		return fmt.Errorf("io_uring update buffer %d: %w", i, err)
+	}
+	r.bufs[i] = span{addr: addrOf(buf), n: uint64(len(buf))}
+	return nil
+}
+
+// fixed checks that buf lies in registered buffer slot.
+func (r *Ring) fixed(buf []byte, slot int) error {
+	if slot < 0 || slot >= len(r.bufs) {
+		return fmt.Errorf("%w: buffer slot %d of %d", ErrArgument, slot, len(r.bufs))
+	}
+	b, a, n := r.bufs[slot], addrOf(buf), uint64(len(buf))
+	if len(buf) > math.MaxInt32 || a < b.addr || n > b.n || a-b.addr > b.n-n {
+		return fmt.Errorf("%w: %d bytes outside buffer slot %d", ErrArgument, len(buf), slot)
+	}
+	return nil
+}
+
+// ReadFixed is Read into buf, which lies in the buffer registered in
+// slot: the kernel uses its pinned pages instead of looking buf up.
+func (r *Ring) ReadFixed(fd int, buf []byte, off int64, slot int, flags Flags, userData uint64) error {
+	if err := r.fixed(buf, slot); err != nil || off < 0 {
+		return errors.Join(err, r.checkOff(off))
+	}
+	return r.prepFixed(OpReadFixed, flags, fd, off, buf, slot, userData)
+}
+
+// WriteFixed is Write from buf, which lies in the buffer registered in
+// slot.
+func (r *Ring) WriteFixed(fd int, buf []byte, off int64, slot int, flags Flags, userData uint64) error {
+	if err := r.fixed(buf, slot); err != nil || off < 0 {
+		return errors.Join(err, r.checkOff(off))
+	}
+	return r.prepFixed(OpWriteFixed, flags, fd, off, buf, slot, userData)
+}
+
+// checkOff reports a negative file offset.
+func (r *Ring) checkOff(off int64) error {
+	if off < 0 {
+		return fmt.Errorf("%w: offset %d", ErrArgument, off)
+	}
+	return nil
+}
+
+// prepFixed prepares a READ_FIXED or WRITE_FIXED entry.
+func (r *Ring) prepFixed(op Op, flags Flags, fd int, off int64, buf []byte, slot int, userData uint64) error {
+	if err := r.prep(op, flags, fd, uint64(off), addrOf(buf), uint32(len(buf)), 0, userData); err != nil {
+		return err
+	}
+	e := r.sqes[((r.tail-1)&(r.sqEntries-1))*sqeSize:]
+	le.PutUint16(e[sqeBufIndex:], uint16(slot))
+	return nil
 }
 
 // Fsync prepares an fsync of fd, or an fdatasync if datasync is set.
