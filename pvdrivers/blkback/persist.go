@@ -59,22 +59,23 @@ func (c *persistCache) find(ref uint32) *pslot {
 
 // get returns length bytes at offset of the page granted by ref, for
 // writing into guest memory if write, from a cached hold (taking one if
-// ref is new and the cache has room). ok is false when the cache cannot
-// serve the use; the caller then holds the grant for this request alone,
-// which also reports any error.
-func (c *persistCache) get(ref, offset, length uint32, write bool) (b []byte, ok bool) {
+// ref is new and the cache has room), and the hold's index (stable until
+// release, below max; page returns its whole page). ok is false when the
+// cache cannot serve the use; the caller then holds the grant for this
+// request alone, which also reports any error.
+func (c *persistCache) get(ref, offset, length uint32, write bool) (b []byte, idx int, ok bool) {
 	if length > gnttab.PageSize || offset > gnttab.PageSize-length {
-		return nil, false
+		return nil, 0, false
 	}
 	sl := c.find(ref)
 	i := int(sl.idx) - 1
 	if i < 0 {
 		if len(c.holds) >= c.max {
-			return nil, false
+			return nil, 0, false
 		}
 		h, err := c.hg.acquireHold(ref, 0, gnttab.PageSize, write)
 		if err != nil {
-			return nil, false
+			return nil, 0, false
 		}
 		i = len(c.holds)
 		*sl = pslot{ref: ref, idx: uint32(i + 1)}
@@ -83,15 +84,25 @@ func (c *persistCache) get(ref, offset, length uint32, write bool) (b []byte, ok
 		c.misses++
 	} else {
 		if write && !c.write[i] {
-			return nil, false // a read-only hold never backs a READ
+			return nil, 0, false // a read-only hold never backs a READ
 		}
 		c.hits++
 	}
+	page := c.page(i)
+	if page == nil {
+		return nil, 0, false
+	}
+	return page[offset : offset+length : offset+length], i, true
+}
+
+// page returns the whole page of hold i, or nil if its mapping is not one
+// page.
+func (c *persistCache) page(i int) []byte {
 	page := c.holds[i].Bytes()
 	if len(page) != gnttab.PageSize {
-		return nil, false
+		return nil
 	}
-	return page[offset : offset+length : offset+length], true
+	return page
 }
 
 // len returns the number of refs held.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xenolith/xenolith/hv/gnttab"
 	"github.com/xenolith/xenolith/hv/mem"
+	"github.com/xenolith/xenolith/internal/iouring"
 )
 
 // newTestGrantTable returns a grant table over 64 pages of guest memory with
@@ -73,7 +74,7 @@ func TestPersistCache(t *testing.T) {
 		{14, 0, 512, false, false},    // beyond the bound
 		{13, 1024, 512, false, true},  // hit
 	} {
-		b, ok := c.get(u.ref, u.off, u.n, u.write)
+		b, _, ok := c.get(u.ref, u.off, u.n, u.write)
 		if ok != u.ok || (ok && uint32(len(b)) != u.n) {
 			t.Fatalf("use %d %+v: ok %v, %d bytes", i, u, ok, len(b))
 		}
@@ -135,7 +136,10 @@ func TestUringPersistent(t *testing.T) {
 	if err != nil {
 		t.Skipf("no io_uring engine: %v", err)
 	}
-	e.pc = newPersistCache(e.hg, MaxPersistentGrants)
+	e.persistent()
+	if e.fflag != iouring.FixedFile {
+		t.Error("image file not registered with the ring")
+	}
 	reqs := []struct {
 		entry []byte
 		ok    bool
@@ -169,6 +173,19 @@ func TestUringPersistent(t *testing.T) {
 	}
 	if got, want := ram[20*mem.PageSize:21*mem.PageSize], img[8*SectorSize:16*SectorSize]; string(got) != string(want) {
 		t.Error("READ data not in the granted page")
+	}
+	// Both cached pages went through registered buffers (READ_FIXED and
+	// WRITE_FIXED) where the kernel has sparse buffer tables (5.19).
+	if e.reg == nil {
+		if r, err := iouring.New(4); err == nil {
+			err = r.RegisterBufferSlots(1)
+			r.Close()
+			if err == nil {
+				t.Error("no registered buffer table, though the kernel offers one")
+			}
+		}
+	} else if e.reg[0] != 1 || e.reg[1] != 1 {
+		t.Errorf("persistent pages registered: %v, want both", e.reg[:2])
 	}
 	if f := entryFlags(ram, 10); f&gnttab.GTFWriting == 0 {
 		t.Errorf("ref 10 flags %#x: persistent hold gone before disconnect", f)
@@ -232,7 +249,7 @@ func FuzzPersistCache(f *testing.F) {
 			off := uint32(binary.LittleEndian.Uint16(u[2:]))
 			n := uint32(binary.LittleEndian.Uint16(u[4:]))
 			write := u[6]&1 != 0
-			b, ok := c.get(ref, off, n, write)
+			b, _, ok := c.get(ref, off, n, write)
 			if !ok {
 				continue
 			}

@@ -74,8 +74,8 @@ func ServeWith(ctx context.Context, back *ring.Backend, d *Disk, ch Channel, o S
 	}
 	if !o.NoUring {
 		if e, err := newUringEngine(d, int(back.Size())); err == nil {
-			if o.Persistent && e.hg != nil {
-				e.pc = newPersistCache(e.hg, MaxPersistentGrants)
+			if o.Persistent {
+				e.persistent()
 			}
 			return serveUring(ctx, back, e, ch, o.Spin)
 		}

@@ -41,12 +41,22 @@ type uio struct {
 	off   int64  // file offset
 	write bool   // pwrite rather than pread
 	op    iouring.Op
+	slot  int // registered buffer holding buf (a persistent grant's page), or -1
 }
 
 // uringEngine runs the requests of one ring on io_uring from the ring
 // consumer goroutine: page-cache hits complete during the submitting
 // system call, so a batch of requests costs one system call, and data moves
 // between the file and the granted guest pages with no copy in between.
+//
+// The file is registered with the ring where the kernel allows, and so is
+// every page held under feature-persistent (one registered buffer per
+// cached hold, at the hold's index), so that a request on persistent
+// grants costs the kernel neither a descriptor lookup nor a walk of the
+// guest address: the same pages stay pinned for as long as the frontend
+// keeps them granted, which is what persistent grants promise. Pinned
+// pages are at most MaxPersistentGrants per ring; the ring's close unpins
+// them before the holds are dropped.
 //
 // Ordering: a FLUSH_DISKCACHE is submitted with IOSQE_IO_DRAIN, so the
 // kernel starts its fdatasync only after every entry submitted before it
@@ -56,7 +66,10 @@ type uringEngine struct {
 	d     *Disk
 	hg    holdGrants    // d's grants as values, or nil
 	pc    *persistCache // persistent grants (feature-persistent), or nil
-	fd    int
+	fd    int           // the file's descriptor
+	ffd   int           // what entries name it by: fd, or 0 in the registered file table
+	fflag iouring.Flags // FixedFile when the file is registered
+	reg   []int8        // per persistent hold: 1 registered as a buffer, -1 refused, 0 not tried
 	ring  *iouring.Ring
 	slots []uslot
 	free  []uint32
@@ -83,12 +96,27 @@ func newUringEngine(d *Disk, size int) (*uringEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &uringEngine{d: d, fd: fd, ring: r, slots: make([]uslot, size), cqes: make([]iouring.CQE, 64)}
+	e := &uringEngine{d: d, fd: fd, ffd: fd, ring: r, slots: make([]uslot, size), cqes: make([]iouring.CQE, 64)}
+	if r.RegisterFiles(fd) == nil {
+		e.ffd, e.fflag = 0, iouring.FixedFile
+	}
 	e.hg, _ = d.gr.(holdGrants)
 	for i := size - 1; i >= 0; i-- {
 		e.free = append(e.free, uint32(i))
 	}
 	return e, nil
+}
+
+// persistent turns on the persistent-grant cache and, where the kernel
+// allows, a registered buffer table for its pages.
+func (e *uringEngine) persistent() {
+	if e.hg == nil {
+		return
+	}
+	e.pc = newPersistCache(e.hg, MaxPersistentGrants)
+	if e.ring.RegisterBufferSlots(MaxPersistentGrants) == nil {
+		e.reg = make([]int8, MaxPersistentGrants)
+	}
 }
 
 // submit decodes, validates and prepares one ring entry (a private copy).
@@ -137,10 +165,10 @@ func (e *uringEngine) plan(s *uslot) error {
 			return nil
 		}
 		s.ios = append(s.ios, uio{op: iouring.OpFallocate, off: int64(r.Sector) * SectorSize,
-			buf: nil, write: true})
+			buf: nil, write: true, slot: -1})
 		return nil
 	case OpFlushDiskcache:
-		s.ios = append(s.ios, uio{op: iouring.OpFsync})
+		s.ios = append(s.ios, uio{op: iouring.OpFsync, slot: -1})
 		if len(r.Segments) == 0 {
 			return nil
 		}
@@ -149,7 +177,7 @@ func (e *uringEngine) plan(s *uslot) error {
 	off := int64(r.Sector) * SectorSize
 	for _, sg := range r.Segments {
 		n := uint32(sg.sectors()) * SectorSize
-		b, err := e.acquire(s, sg, n, read)
+		b, slot, err := e.acquire(s, sg, n, read)
 		if err != nil {
 			e.release(s)
 			return err
@@ -162,38 +190,56 @@ func (e *uringEngine) plan(s *uslot) error {
 		if !read {
 			op = iouring.OpWrite
 		}
-		s.ios = append(s.ios, uio{op: op, buf: b, off: off, write: !read})
+		s.ios = append(s.ios, uio{op: op, buf: b, off: off, write: !read, slot: slot})
 		off += int64(n)
 	}
 	if r.Effective() == OpFlushDiskcache {
-		s.ios = append(s.ios, uio{op: iouring.OpFsync})
+		s.ios = append(s.ios, uio{op: iouring.OpFsync, slot: -1})
 	}
 	return nil
 }
 
 // acquire holds segment sg (n bytes) of slot s for writing if write and
-// returns its bytes.
-func (e *uringEngine) acquire(s *uslot, sg Segment, n uint32, write bool) ([]byte, error) {
+// returns its bytes and the registered buffer holding them, or -1.
+func (e *uringEngine) acquire(s *uslot, sg Segment, n uint32, write bool) ([]byte, int, error) {
 	off := uint32(sg.FirstSect) * SectorSize
 	if e.pc != nil {
-		if b, ok := e.pc.get(sg.GrantRef, off, n, write); ok {
-			return b, nil
+		if b, i, ok := e.pc.get(sg.GrantRef, off, n, write); ok {
+			return b, e.registered(i), nil
 		}
 	}
 	if e.hg != nil {
 		h, err := e.hg.acquireHold(sg.GrantRef, off, n, write)
 		if err != nil {
-			return nil, fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
+			return nil, -1, fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
 		}
 		s.holds = append(s.holds, h)
-		return h.Bytes(), nil
+		return h.Bytes(), -1, nil
 	}
 	m, err := e.d.gr.Acquire(sg.GrantRef, off, n, write)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
+		return nil, -1, fmt.Errorf("%w: ref %d: %w", ErrGrant, sg.GrantRef, err)
 	}
 	s.maps = append(s.maps, m)
-	return m.Bytes(), nil
+	return m.Bytes(), -1, nil
+}
+
+// registered returns the registered buffer of persistent hold i,
+// registering its page on first use, or -1 if it has none.
+func (e *uringEngine) registered(i int) int {
+	if i >= len(e.reg) {
+		return -1
+	}
+	if e.reg[i] == 0 {
+		e.reg[i] = -1
+		if page := e.pc.page(i); page != nil && e.ring.SetBuffer(i, page) == nil {
+			e.reg[i] = 1
+		}
+	}
+	if e.reg[i] < 0 {
+		return -1
+	}
+	return i
 }
 
 // prep puts operation i of slot id into the submission queue, submitting
@@ -221,16 +267,21 @@ func (e *uringEngine) prep(id, i uint32, n int) error {
 		flags |= iouring.Link
 	}
 	var err error
-	switch io.op {
-	case iouring.OpRead:
-		err = e.ring.Read(e.fd, io.buf, io.off, flags, ud)
-	case iouring.OpWrite:
-		err = e.ring.Write(e.fd, io.buf, io.off, flags, ud)
-	case iouring.OpFsync:
-		err = e.ring.Fsync(e.fd, true, flags, ud)
-	case iouring.OpFallocate:
+	flags |= e.fflag
+	switch {
+	case io.op == iouring.OpRead && io.slot >= 0:
+		err = e.ring.ReadFixed(e.ffd, io.buf, io.off, io.slot, flags, ud)
+	case io.op == iouring.OpRead:
+		err = e.ring.Read(e.ffd, io.buf, io.off, flags, ud)
+	case io.op == iouring.OpWrite && io.slot >= 0:
+		err = e.ring.WriteFixed(e.ffd, io.buf, io.off, io.slot, flags, ud)
+	case io.op == iouring.OpWrite:
+		err = e.ring.Write(e.ffd, io.buf, io.off, flags, ud)
+	case io.op == iouring.OpFsync:
+		err = e.ring.Fsync(e.ffd, true, flags, ud)
+	case io.op == iouring.OpFallocate:
 		const punchHole, keepSize = 0x2, 0x1 // FALLOC_FL_* (linux/falloc.h)
-		err = e.ring.Fallocate(e.fd, punchHole|keepSize, io.off, int64(s.req.NrSectors)*SectorSize, flags, ud)
+		err = e.ring.Fallocate(e.ffd, punchHole|keepSize, io.off, int64(s.req.NrSectors)*SectorSize, flags, ud)
 	}
 	if err != nil {
 		return fmt.Errorf("blkback io_uring: %w", err)
