@@ -52,7 +52,8 @@ const blkLatSamples = 65536
 // again while another thread keeps a second core busy as the guest's
 // polling vCPU does. Each queue depth starts with a warm-up pair of runs
 // that is not counted (as fio's ramp_time): the first runs in a process
-// are slower (measured: the first PV run at about half the rate).
+// are slower (measured: the first PV run at about half the rate). Each
+// run's PV and floor pair alternates which goes first.
 func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	tr := o.Trace
 	stopProfile, err := startCPUProfile()
@@ -99,21 +100,39 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 		}
 		for run := 0; run < o.Runs; run++ {
 			fmt.Fprintf(progress, "blk: qd %d run %d/%d\n", qd, run+1, o.Runs)
-			iops, lat, exits, cpu, khz, err := blkGuestRun(sys, tr, img, qd, o.Ops)
-			if err != nil {
+			guest := func() error {
+				iops, lat, exits, cpu, khz, err := blkGuestRun(sys, tr, img, qd, o.Ops)
+				if err != nil {
+					return err
+				}
+				res.TSCKHz = khz
+				pvIOPS = append(pvIOPS, iops)
+				pvLat = append(pvLat, lat...)
+				exitsPer = append(exitsPer, exits)
+				cpuPer = append(cpuPer, cpu)
+				return nil
+			}
+			native := func() error {
+				niops, nlat, err := blkNativeRun(img, qd, o.Ops)
+				if err != nil {
+					return err
+				}
+				natIOPS = append(natIOPS, niops)
+				natLat = append(natLat, nlat...)
+				return nil
+			}
+			// The pair's order alternates, so that neither side always
+			// follows the same neighbour (or the host's drift) in time.
+			first, second := guest, native
+			if run%2 == 1 {
+				first, second = native, guest
+			}
+			if err := first(); err != nil {
 				return nil, err
 			}
-			res.TSCKHz = khz
-			pvIOPS = append(pvIOPS, iops)
-			pvLat = append(pvLat, lat...)
-			exitsPer = append(exitsPer, exits)
-			cpuPer = append(cpuPer, cpu)
-			niops, nlat, err := blkNativeRun(img, qd, o.Ops)
-			if err != nil {
+			if err := second(); err != nil {
 				return nil, err
 			}
-			natIOPS = append(natIOPS, niops)
-			natLat = append(natLat, nlat...)
 			if qd == 32 {
 				biops, err := blkNativeBusy(img, qd, o.Ops)
 				if err != nil {
