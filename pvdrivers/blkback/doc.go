@@ -59,6 +59,12 @@
 // the sectors must lie in the page, and a ref first held read-only (for a
 // WRITE) is held afresh for writing when a READ uses it, which fails for a
 // read-only grant. Indirect pages and the worker pool never persist.
+// Where the kernel has sparse registered-buffer tables (Linux 5.19), each
+// cached page is also registered with the ring as a fixed buffer when first
+// held, so its reads and writes go as READ_FIXED and WRITE_FIXED (pinned
+// until the ring closes, at most MaxPersistentGrants pages per ring); the
+// image itself is in the ring's registered file table wherever io_uring
+// runs.
 //
 // # Write ordering and flushes
 //
