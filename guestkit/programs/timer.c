@@ -42,7 +42,12 @@ static int wait_fired(uint64_t prev, uint64_t deadline)
 	return 1;
 }
 
-/* quiet polls until system time t and reports whether the timer stayed silent. */
+/*
+ * quiet polls until system time t and reports whether the timer stayed
+ * silent. It polls once more at the end: a vCPU descheduled past t would
+ * otherwise leave an event that did arrive pending, and the next test
+ * would take it for its own (seen as a timer firing early).
+ */
 static int quiet_until(uint64_t t)
 {
 	uint64_t fired = xen_timer_fired();
@@ -50,6 +55,7 @@ static int quiet_until(uint64_t t)
 		evtchn_poll();
 		cpu_relax();
 	}
+	evtchn_poll();
 	return xen_timer_fired() == fired;
 }
 
