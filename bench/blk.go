@@ -50,7 +50,9 @@ const blkLatSamples = 65536
 // latency), user-space exits and host CPU time per request, and, for
 // information, qd goroutines each doing pread and, at depth 32, the floor
 // again while another thread keeps a second core busy as the guest's
-// polling vCPU does. Each queue depth starts with a warm-up pair of runs
+// polling vCPU does, and the floor with its file and buffers registered
+// with the ring (as the backend registers the image and persistent-grant
+// pages; fio's registerfiles and fixedbufs). Each queue depth starts with a warm-up pair of runs
 // that is not counted (as fio's ramp_time): the first runs in a process
 // are slower (measured: the first PV run at about half the rate). Each
 // run's PV and floor pair alternates which goes first.
@@ -88,8 +90,11 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	if err := iouring.Available(); err != nil {
 		floorName = "native pread, 1 thread (floor; io_uring unavailable)"
 	}
+	// The native loop with registered file and buffers, where the kernel
+	// has them: what the floor would gain from what the backend does.
+	regOK := blkRegisteredAvailable()
 	for _, qd := range []int{32, 1} {
-		var pvIOPS, natIOPS, busyIOPS, poolIOPS, pvLat, natLat, poolLat, exitsPer, cpuPer []float64
+		var pvIOPS, natIOPS, busyIOPS, regIOPS, poolIOPS, pvLat, natLat, poolLat, exitsPer, cpuPer []float64
 		fmt.Fprintf(progress, "blk: qd %d warm-up\n", qd)
 		// Untraced: the trace's per-VM figures are the counted runs'.
 		if _, _, _, _, _, err := blkGuestRun(sys, nil, img, qd, min(o.Ops, 20000)); err != nil {
@@ -139,6 +144,13 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 					return nil, err
 				}
 				busyIOPS = append(busyIOPS, biops)
+				if regOK {
+					riops, _, err := blkNativeUring(img, qd, o.Ops, true)
+					if err != nil {
+						return nil, err
+					}
+					regIOPS = append(regIOPS, riops)
+				}
 			}
 			piops, plat, err := blkNativePread(img, qd, o.Ops)
 			if err != nil {
@@ -154,6 +166,12 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 		pool := Metric{Name: fmt.Sprintf("%s, native pread, %d goroutines (informational)", q, qd), Unit: "ops/s",
 			Summary: stats.Summarize(poolIOPS), Runs: poolIOPS}
 		res.Metrics = append(res.Metrics, nat, pv, pool)
+		if len(regIOPS) > 0 {
+			reg := Metric{Name: q + ", native io_uring, registered file and buffers, 1 thread (informational)",
+				Unit: "ops/s", Summary: stats.Summarize(regIOPS), Runs: regIOPS, Floor: nat.Name}
+			reg.Ratio, reg.RatioLo, reg.RatioHi = stats.PairedRatio(regIOPS, natIOPS)
+			res.Metrics = append(res.Metrics, reg)
+		}
 		if len(busyIOPS) > 0 {
 			busy := Metric{Name: q + ", " + strings.TrimSuffix(floorName, " (floor)") + " beside a busy thread (informational)",
 				Unit: "ops/s", Summary: stats.Summarize(busyIOPS), Runs: busyIOPS, Floor: nat.Name}
@@ -256,6 +274,13 @@ func blkGuestRun(sys *kvm.System, tr *Trace, img string, qd, n int) (float64, []
 // (one thread doing pread where io_uring is unavailable); returns IOPS and
 // latencies (ns) of every ceil(n/blkLatSamples)th read.
 func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
+	return blkNativeUring(img, qd, n, false)
+}
+
+// blkNativeUring is blkNativeRun, with the file and the buffers registered
+// with the ring (READ_FIXED, as the backend reads into persistent-grant
+// pages) if registered.
+func blkNativeUring(img string, qd, n int, registered bool) (float64, []float64, error) {
 	if iouring.Available() != nil {
 		return blkNativePread(img, 1, n)
 	}
@@ -269,7 +294,24 @@ func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 		return 0, nil, err
 	}
 	defer r.Close()
-	fd := int(f.Fd())
+	arena, err := unix.Mmap(-1, 0, qd*4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return 0, nil, fmt.Errorf("native buffers: %w", err)
+	}
+	defer unix.Munmap(arena)
+	fd, flags := int(f.Fd()), iouring.Flags(0)
+	if registered {
+		if err := r.RegisterFiles(fd); err != nil {
+			return 0, nil, err
+		}
+		if err := r.RegisterBufferSlots(1); err != nil {
+			return 0, nil, err
+		}
+		if err := r.SetBuffer(0, arena); err != nil {
+			return 0, nil, err
+		}
+		fd, flags = 0, iouring.FixedFile
+	}
 	rng := rand.New(rand.NewPCG(uint64(qd), 7))
 	bufs := make([][]byte, qd)
 	sub := make([]time.Time, qd)
@@ -280,11 +322,14 @@ func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 	start := func(slot int) error {
 		sub[slot] = time.Now()
 		issued++
-		return r.Read(fd, bufs[slot], rng.Int64N(blocks)*4096, 0, uint64(slot))
+		if registered {
+			return r.ReadFixed(fd, bufs[slot], rng.Int64N(blocks)*4096, 0, flags, uint64(slot))
+		}
+		return r.Read(fd, bufs[slot], rng.Int64N(blocks)*4096, flags, uint64(slot))
 	}
 	t0 := time.Now()
 	for slot := range bufs {
-		bufs[slot] = make([]byte, 4096)
+		bufs[slot] = arena[slot*4096 : (slot+1)*4096 : (slot+1)*4096]
 		if issued < n {
 			if err := start(slot); err != nil {
 				return 0, nil, err
@@ -316,7 +361,6 @@ func blkNativeRun(img string, qd, n int) (float64, []float64, error) {
 		}
 	}
 	el := time.Since(t0).Seconds()
-	runtime.KeepAlive(bufs)
 	return float64(n) / el, lats, nil
 }
 
@@ -341,6 +385,20 @@ func blkNativeBusy(img string, qd, n int) (float64, error) {
 	stop.Store(true)
 	<-done
 	return iops, err
+}
+
+// blkRegisteredAvailable reports whether io_uring here has registered
+// files and sparse buffer tables.
+func blkRegisteredAvailable() bool {
+	if iouring.Available() != nil {
+		return false
+	}
+	r, err := iouring.New(1)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	return r.RegisterBufferSlots(1) == nil
 }
 
 // openImage opens the image and returns it with its size in 4 KiB blocks.

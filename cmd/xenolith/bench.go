@@ -43,7 +43,8 @@ Suites:
               the same reads done natively on the same file, at queue depth
               32 (IOPS) and 1 (latency), with exits and monitor CPU per request,
               and the native reads again beside a busy second core (the one the
-              guest's polling vCPU takes)
+              guest's polling vCPU takes) and with the file and buffers
+              registered with io_uring (as the backend does)
   net         UDP through PV net (netbench in VMs): VM<->VM through the
               in-process switch and VM<->host through tap, against the host's
               own veth path with the same sizes; throughput, packet rate,
