@@ -21,8 +21,11 @@ func TestBlkSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pv, exits int
+	var pv, exits, reg int
 	for _, m := range res.Metrics {
+		if strings.Contains(m.Name, "registered file and buffers") && m.Summary.P50 > 0 && m.Ratio > 0 {
+			reg++
+		}
 		if strings.HasSuffix(m.Name, "PV block") && m.Summary.P50 > 0 {
 			pv++
 		}
@@ -35,5 +38,8 @@ func TestBlkSuite(t *testing.T) {
 	}
 	if pv != 2 || exits != 2 {
 		t.Errorf("metrics: %d PV rates, %d exit counts; want 2 each", pv, exits)
+	}
+	if want := map[bool]int{true: 1}[blkRegisteredAvailable()]; reg != want {
+		t.Errorf("%d rows of the registered-buffer floor, want %d", reg, want)
 	}
 }
