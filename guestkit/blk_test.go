@@ -55,8 +55,20 @@ func runBlkcheck(t *testing.T, img string, ro bool, args string) *Outcome {
 }
 
 // TestBlkcheckIntegrity writes patterns through the PV block path and
-// verifies the image from the host with its own reading of the file.
+// verifies the image from the host with its own reading of the file, with
+// grants per request and with persistent grants (which the backend reads
+// and writes through io_uring's registered buffers).
 func TestBlkcheckIntegrity(t *testing.T) {
+	for _, persistent := range []bool{false, true} {
+		name, args := "per-request grants", "sectors=1024 depth=8"
+		if persistent {
+			name, args = "persistent grants", args+" xen_blkfront.feature_persistent=1"
+		}
+		t.Run(name, func(t *testing.T) { blkcheckIntegrity(t, args, persistent) })
+	}
+}
+
+func blkcheckIntegrity(t *testing.T, args string, persistent bool) {
 	img := filepath.Join(t.TempDir(), "disk.img")
 	if err := os.WriteFile(img, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -64,7 +76,7 @@ func TestBlkcheckIntegrity(t *testing.T) {
 	if err := os.Truncate(img, 16<<20); err != nil { // sparse
 		t.Fatal(err)
 	}
-	out := runBlkcheck(t, img, false, "sectors=1024 depth=8")
+	out := runBlkcheck(t, img, false, args)
 	if out.Result.Reason != vm.ReasonPoweroff || !regexp.MustCompile(`blkcheck: \d+ passed, 0 failed`).MatchString(out.Console) {
 		t.Fatalf("result %s\nconsole:\n%s", out.Result, out.Console)
 	}
@@ -73,6 +85,11 @@ func TestBlkcheckIntegrity(t *testing.T) {
 	last, ok3 := out.Metric("blk_last_sector")
 	if !ok1 || !ok2 || !ok3 || n == 0 {
 		t.Fatalf("metrics missing: seed %v n %d (%v) last %v", ok1, n, ok2, ok3)
+	}
+	p, _ := out.Metric("blk_persistent")
+	hits, _ := out.Metric("blk_pgrant_hits")
+	if (p == 1) != persistent || (persistent && hits == 0) {
+		t.Errorf("feature-persistent in use %d with %d cache hits; offered %v", p, hits, persistent)
 	}
 	data, err := os.ReadFile(img)
 	if err != nil {

@@ -283,6 +283,8 @@ int main(int argc, char **argv)
 	T_METRIC("blk_write_ns", wns);
 	T_METRIC("blk_read_ns", rns);
 	T_METRIC("blk_notifies", disk.notifies);
+	T_METRIC("blk_persistent", (uint64_t)disk.feature_persistent);
+	T_METRIC("blk_pgrant_hits", disk.pgrant_hits);
 	T_EXPECT_EQ(disk.grant_leaks, 0);
 	T_EXPECT_EQ(disk.bad_responses, 0);
 	T_EXPECT_EQ(blk_close(&disk), 0);

@@ -33,6 +33,10 @@ type trial struct {
 	depth  uint64 // writes in flight
 	drain  bool   // flush only after the writes it covers completed
 	seed   uint64 // blkstream seed
+	// persistent offers feature-persistent (xen_blkfront.feature_persistent=1):
+	// the backend keeps the data grants and, on io_uring, writes from them
+	// as registered buffers.
+	persistent bool
 	// The monitor is killed after it reported killAfter flushes, then
 	// sleep more; with killAfter < 0, sleep after it started instead.
 	killAfter int
@@ -44,7 +48,11 @@ func (p trial) args() string {
 	if p.drain {
 		order = "drain"
 	}
-	return fmt.Sprintf("bs=%d k=%d depth=%d order=%s seed=%d", p.bs, p.k, p.depth, order, p.seed)
+	a := fmt.Sprintf("bs=%d k=%d depth=%d order=%s seed=%d", p.bs, p.k, p.depth, order, p.seed)
+	if p.persistent {
+		a += " xen_blkfront.feature_persistent=1"
+	}
+	return a
 }
 
 func (p trial) String() string {
@@ -67,6 +75,7 @@ func randomTrial(r *rand.Rand, direct bool) trial {
 		seed:   r.Uint64()>>1 | 1,
 		sleep:  time.Duration(r.Int64N(int64(3 * time.Millisecond))),
 	}
+	p.persistent = r.IntN(2) == 0
 	if r.IntN(4) == 0 {
 		// Anywhere from VM creation (before any flush) into the stream.
 		p.killAfter = -1
