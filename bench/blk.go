@@ -92,7 +92,7 @@ func Blk(sys *kvm.System, o BlkOptions) (*Result, error) {
 	}
 	// The native loop with registered file and buffers, where the kernel
 	// has them: what the floor would gain from what the backend does.
-	regOK := blkRegisteredAvailable()
+	regOK := iouring.BufferTablesAvailable() == nil
 	for _, qd := range []int{32, 1} {
 		var pvIOPS, natIOPS, busyIOPS, regIOPS, poolIOPS, pvLat, natLat, poolLat, exitsPer, cpuPer []float64
 		fmt.Fprintf(progress, "blk: qd %d warm-up\n", qd)
@@ -385,20 +385,6 @@ func blkNativeBusy(img string, qd, n int) (float64, error) {
 	stop.Store(true)
 	<-done
 	return iops, err
-}
-
-// blkRegisteredAvailable reports whether io_uring here has registered
-// files and sparse buffer tables.
-func blkRegisteredAvailable() bool {
-	if iouring.Available() != nil {
-		return false
-	}
-	r, err := iouring.New(1)
-	if err != nil {
-		return false
-	}
-	defer r.Close()
-	return r.RegisterBufferSlots(1) == nil
 }
 
 // openImage opens the image and returns it with its size in 4 KiB blocks.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/xenolith/xenolith/hv/kvm"
+	"github.com/xenolith/xenolith/internal/iouring"
 	"github.com/xenolith/xenolith/internal/require"
 )
 
@@ -39,7 +40,7 @@ func TestBlkSuite(t *testing.T) {
 	if pv != 2 || exits != 2 {
 		t.Errorf("metrics: %d PV rates, %d exit counts; want 2 each", pv, exits)
 	}
-	if want := map[bool]int{true: 1}[blkRegisteredAvailable()]; reg != want {
+	if want := map[bool]int{true: 1}[iouring.BufferTablesAvailable() == nil]; reg != want {
 		t.Errorf("%d rows of the registered-buffer floor, want %d", reg, want)
 	}
 }

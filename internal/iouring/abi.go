@@ -72,6 +72,11 @@ const (
 	registerBuffersUpdate = 16 // IORING_REGISTER_BUFFERS_UPDATE (Linux 5.13)
 	rsrcRegisterSparse    = 1  // IORING_RSRC_REGISTER_SPARSE (Linux 5.19)
 	rsrcStructSize        = 32 // sizeof(struct io_uring_rsrc_register) and sizeof(struct io_uring_rsrc_update2)
+	// struct io_uring_rsrc_register: u32 nr, u32 flags, u64 resv2, u64 data, u64 tags.
+	rsrcRegNr, rsrcRegFlags = 0, 4
+	// struct io_uring_rsrc_update2: u32 offset, u32 resv, u64 data, u64 tags, u32 nr, u32 resv2.
+	rsrcUpdOffset, rsrcUpdData, rsrcUpdNr = 0, 8, 24
+	iovecSize                             = 16 // struct iovec: u64 base, u64 len
 	// MaxBufferSlots bounds RegisterBufferSlots (the kernel's
 	// IORING_MAX_REG_BUFFERS is 16,384).
 	MaxBufferSlots = 1 << 14

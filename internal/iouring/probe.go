@@ -53,3 +53,18 @@ func probe() error {
 	}
 	return nil
 }
+
+// BufferTablesAvailable reports whether, beyond Available, the kernel
+// offers sparse registered-buffer tables (RegisterBufferSlots, Linux 5.19):
+// nil, or an error saying why not.
+func BufferTablesAvailable() error {
+	if err := Available(); err != nil {
+		return err
+	}
+	r, err := New(1)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return r.RegisterBufferSlots(1)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -185,12 +186,18 @@ func (r *Ring) next() ([]byte, error) {
 
 // prep fills the common fields of an entry.
 func (r *Ring) prep(op Op, flags Flags, fd int, off, addr uint64, n, opFlags uint32, userData uint64) error {
+	_, err := r.fill(op, flags, fd, off, addr, n, opFlags, userData)
+	return err
+}
+
+// fill is prep returning the entry, for fields beyond the common ones.
+func (r *Ring) fill(op Op, flags Flags, fd int, off, addr uint64, n, opFlags uint32, userData uint64) ([]byte, error) {
 	if flags&FixedFile != 0 && (fd < 0 || fd >= r.files) {
-		return fmt.Errorf("%w: fixed file %d of %d", ErrArgument, fd, r.files)
+		return nil, fmt.Errorf("%w: fixed file %d of %d", ErrArgument, fd, r.files)
 	}
 	e, err := r.next()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e[sqeOpcode] = byte(op)
 	e[sqeFlags] = byte(flags)
@@ -200,7 +207,7 @@ func (r *Ring) prep(op Op, flags Flags, fd int, off, addr uint64, n, opFlags uin
 	le.PutUint32(e[sqeLen:], n)
 	le.PutUint32(e[sqeOpFlags:], opFlags)
 	le.PutUint64(e[sqeUserData:], userData)
-	return nil
+	return e, nil
 }
 
 // Read prepares a pread of len(buf) bytes at off of fd into buf. The
@@ -230,11 +237,11 @@ func (r *Ring) RegisterFiles(fds ...int) error {
 	if r.files > 0 || len(fds) == 0 {
 		return fmt.Errorf("%w: %d files to register, %d registered", ErrArgument, len(fds), r.files)
 	}
-	t := make([]int32, len(fds))
+	t := make([]byte, 4*len(fds))
 	for i, fd := range fds {
-		t[i] = int32(fd)
+		le.PutUint32(t[4*i:], uint32(int32(fd)))
 	}
-	if err := registerFileTable(r.fd, t); err != nil {
+	if err := register(r.fd, registerFiles, t, uint32(len(fds))); err != nil {
 		return fmt.Errorf("io_uring register files: %w", err)
 	}
 	r.files = len(fds)
@@ -251,7 +258,10 @@ func (r *Ring) RegisterBufferSlots(n int) error {
 	if r.bufs != nil || n <= 0 || n > MaxBufferSlots {
 		return fmt.Errorf("%w: buffer table of %d slots, %d registered", ErrArgument, n, len(r.bufs))
 	}
-	if err := registerSparseBuffers(r.fd, uint32(n)); err != nil {
+	rr := make([]byte, rsrcStructSize)
+	le.PutUint32(rr[rsrcRegNr:], uint32(n))
+	le.PutUint32(rr[rsrcRegFlags:], rsrcRegisterSparse)
+	if err := register(r.fd, registerBuffers2, rr, rsrcStructSize); err != nil {
 		return fmt.Errorf("io_uring register buffers: %w", err)
 	}
 	r.bufs = make([]span, n)
@@ -270,7 +280,16 @@ func (r *Ring) SetBuffer(i int, buf []byte) error {
 	if i < 0 || i >= len(r.bufs) {
 		return fmt.Errorf("%w: buffer slot %d of %d", ErrArgument, i, len(r.bufs))
 	}
-	if err := updateBuffer(r.fd, uint32(i), buf); err != nil {
+	iov := make([]byte, iovecSize)
+	le.PutUint64(iov[0:], addrOf(buf))
+	le.PutUint64(iov[8:], uint64(len(buf)))
+	up := make([]byte, rsrcStructSize)
+	le.PutUint32(up[rsrcUpdOffset:], uint32(i))
+	le.PutUint64(up[rsrcUpdData:], addrOf(iov))
+	le.PutUint32(up[rsrcUpdNr:], 1)
+	err := register(r.fd, registerBuffersUpdate, up, rsrcStructSize)
+	runtime.KeepAlive(iov) // referenced from up by address only
+	if err != nil {
 		r.bufs[i] = span{}
 		return fmt.Errorf("io_uring update buffer %d: %w", i, err)
 	}
@@ -293,35 +312,27 @@ func (r *Ring) fixed(buf []byte, slot int) error {
 // ReadFixed is Read into buf, which lies in the buffer registered in
 // slot: the kernel uses its pinned pages instead of looking buf up.
 func (r *Ring) ReadFixed(fd int, buf []byte, off int64, slot int, flags Flags, userData uint64) error {
-	if err := r.fixed(buf, slot); err != nil || off < 0 {
-		return errors.Join(err, r.checkOff(off))
-	}
 	return r.prepFixed(OpReadFixed, flags, fd, off, buf, slot, userData)
 }
 
 // WriteFixed is Write from buf, which lies in the buffer registered in
 // slot.
 func (r *Ring) WriteFixed(fd int, buf []byte, off int64, slot int, flags Flags, userData uint64) error {
-	if err := r.fixed(buf, slot); err != nil || off < 0 {
-		return errors.Join(err, r.checkOff(off))
-	}
 	return r.prepFixed(OpWriteFixed, flags, fd, off, buf, slot, userData)
-}
-
-// checkOff reports a negative file offset.
-func (r *Ring) checkOff(off int64) error {
-	if off < 0 {
-		return fmt.Errorf("%w: offset %d", ErrArgument, off)
-	}
-	return nil
 }
 
 // prepFixed prepares a READ_FIXED or WRITE_FIXED entry.
 func (r *Ring) prepFixed(op Op, flags Flags, fd int, off int64, buf []byte, slot int, userData uint64) error {
-	if err := r.prep(op, flags, fd, uint64(off), addrOf(buf), uint32(len(buf)), 0, userData); err != nil {
+	if off < 0 {
+		return fmt.Errorf("%w: offset %d", ErrArgument, off)
+	}
+	if err := r.fixed(buf, slot); err != nil {
 		return err
 	}
-	e := r.sqes[((r.tail-1)&(r.sqEntries-1))*sqeSize:]
+	e, err := r.fill(op, flags, fd, uint64(off), addrOf(buf), uint32(len(buf)), 0, userData)
+	if err != nil {
+		return err
+	}
 	le.PutUint16(e[sqeBufIndex:], uint16(slot))
 	return nil
 }

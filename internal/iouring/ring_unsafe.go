@@ -1,7 +1,6 @@
 package iouring
 
 import (
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -80,64 +79,3 @@ var (
 	_ [paramsSize - unsafe.Sizeof(params{})]byte
 	_ [unsafe.Sizeof(params{}) - paramsSize]byte
 )
-
-// rsrcRegister mirrors struct io_uring_rsrc_register.
-type rsrcRegister struct {
-	nr, flags         uint32
-	resv2, data, tags uint64
-}
-
-// rsrcUpdate mirrors struct io_uring_rsrc_update2.
-type rsrcUpdate struct {
-	offset, resv uint32
-	data, tags   uint64
-	nr, resv2    uint32
-}
-
-var (
-	_ [rsrcStructSize - unsafe.Sizeof(rsrcRegister{})]byte
-	_ [unsafe.Sizeof(rsrcRegister{}) - rsrcStructSize]byte
-	_ [rsrcStructSize - unsafe.Sizeof(rsrcUpdate{})]byte
-	_ [unsafe.Sizeof(rsrcUpdate{}) - rsrcStructSize]byte
-)
-
-// registerFileTable calls IORING_REGISTER_FILES with fds.
-func registerFileTable(fd int, fds []int32) error {
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerFiles,
-		uintptr(unsafe.Pointer(unsafe.SliceData(fds))), uintptr(len(fds)), 0, 0)
-	runtime.KeepAlive(fds)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
-
-// registerSparseBuffers calls IORING_REGISTER_BUFFERS2 for an empty table
-// of n buffers.
-func registerSparseBuffers(fd int, n uint32) error {
-	rr := rsrcRegister{nr: n, flags: rsrcRegisterSparse}
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerBuffers2,
-		uintptr(unsafe.Pointer(&rr)), rsrcStructSize, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
-
-// updateBuffer calls IORING_REGISTER_BUFFERS_UPDATE to put buf (empty:
-// nothing) in slot i of the buffer table.
-func updateBuffer(fd int, i uint32, buf []byte) error {
-	iov := unix.Iovec{Len: uint64(len(buf))}
-	if len(buf) > 0 {
-		iov.Base = unsafe.SliceData(buf)
-	}
-	up := rsrcUpdate{offset: i, data: uint64(uintptr(unsafe.Pointer(&iov))), nr: 1}
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerBuffersUpdate,
-		uintptr(unsafe.Pointer(&up)), rsrcStructSize, 0, 0)
-	runtime.KeepAlive(&iov)
-	runtime.KeepAlive(buf)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
